@@ -1,0 +1,135 @@
+"""`scalers`: flags (each with an environment fallback), validated before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from importlib.metadata import version
+from zoneinfo import ZoneInfo
+
+from scalers import log as logs
+from scalers.schedule.annotation import zone_named
+
+log = logging.getLogger("scalers")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"SCALERS_{name}", default)
+
+
+def _env_flag(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes")
+
+
+def _zone(text: str) -> ZoneInfo:
+    zone = zone_named(text)
+    if zone is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (an IANA name, e.g. Europe/Berlin)"
+        )
+    return zone
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timezone",
+        type=_zone,
+        default=_env("TIMEZONE", "UTC"),
+        help="zone of schedules with neither a tz key nor a zone annotation [SCALERS_TIMEZONE, UTC]",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=_env_flag("DRY_RUN"),
+        help="decide and log everything, write nothing (no Events either) [SCALERS_DRY_RUN]",
+    )
+    parser.add_argument(
+        "--schedule-loop",
+        action=argparse.BooleanOptionalAction,
+        default=_env("SCHEDULE_LOOP", "true") != "false",
+        help="run the schedule loop [SCALERS_SCHEDULE_LOOP, on]",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="[SCALERS_LOG_LEVEL, INFO]",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="scalers",
+        description="Schedule and cluster-proportional autoscaling for Kubernetes HPAs.",
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {version('kube-scalers')}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the controller against a cluster")
+    _common(run)
+    run.add_argument(
+        "--kubeconfig",
+        default=os.environ.get("KUBECONFIG"),
+        help="kubeconfig file; default in-cluster config, else ~/.kube/config [KUBECONFIG]",
+    )
+    run.add_argument(
+        "--context", default=_env("CONTEXT"), help="kubeconfig context [SCALERS_CONTEXT]"
+    )
+
+    demo = commands.add_parser(
+        "demo", help="run the real controller against an in-process API server on a fast clock"
+    )
+    _common(demo)
+    demo.add_argument("--examples", default=None, help="directory of manifests to seed (examples/)")
+    demo.add_argument("--speed", type=float, default=3600.0, help="virtual seconds per real second")
+    demo.add_argument(
+        "--hold", action="store_true", help="keep the API server up afterwards, for kubectl"
+    )
+    demo.add_argument("-v", "--verbose", action="store_true", help="show the JSON log lines")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "demo":
+        from scalers.demo import run_demo
+
+        return run_demo(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from scalers.clock import SystemClock
+    from scalers.controller import Controller, Settings
+    from scalers.kube.config import ConfigError, api_client
+
+    logs.configure(args.log_level)
+    try:
+        connection = api_client(
+            args.kubeconfig, args.context, f"kube-scalers/{version('kube-scalers')}"
+        )
+    except ConfigError as error:
+        print(f"scalers: {error}", file=sys.stderr)
+        return 2
+    settings = Settings(args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop)
+    if not settings.schedule:
+        print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
+        return 2
+    controller = Controller(connection, SystemClock(), settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("starting", extra={"dry_run": settings.dry_run, "timezone": str(settings.timezone)})
+    controller.run(stop)
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

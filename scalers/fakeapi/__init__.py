@@ -1,0 +1,85 @@
+"""An in-process fake Kubernetes API server speaking the real HTTP/JSON protocol.
+
+The real ``kubernetes`` Python client and ``kubectl`` (get, patch, ``apply --server-side
+--validate=false``) work against it. Stdlib only, plus PyYAML and ``kubernetes`` for the
+client Configuration.
+
+What it models
+--------------
+* Resources (one registry table): core/v1 namespaces, nodes (cluster-scoped), pods,
+  configmaps, events; apps/v1 deployments, statefulsets, replicasets (``/scale``, ``/status``);
+  autoscaling/v2 horizontalpodautoscalers (``/status``); coordination.k8s.io/v1 leases;
+  events.k8s.io/v1 events. Discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis``,
+  ``/apis/{group}[/{version}]`` with verbs and short names; ``/openapi/v2|v3`` are 404.
+* Verbs: get, list (``labelSelector`` with =, ==, !=, exists, !key, in, notin; ``fieldSelector``
+  with =, ==, != on any dotted path; ``limit``/``continue``), watch, create (``generateName``),
+  update (PUT, optimistic concurrency on ``metadata.resourceVersion``), patch (merge,
+  strategic, JSON patch, server-side apply with ``force``), delete (``preconditions``;
+  answers a Success Status), ``dryRun=All``, ``fieldValidation`` (Ignore/Warn/Strict, unknown
+  fields dropped with a ``Warning`` header) at the top level, in metadata and in the spec of
+  HPAs, apps kinds and leases. JSON bodies (apply also takes YAML) with Content-Length.
+* resourceVersion: one global counter, bumped only by real changes; a write that changes
+  nothing keeps the resourceVersion and managedFields and emits no event. generation starts
+  at 1 and bumps when ``spec`` changes.
+* Status handling as on a real server: main-resource writes keep the stored status of kinds
+  with a ``/status`` subresource (create resets it; nodes keep the status given on create);
+  ``/status`` writes change only ``.status``; ``/scale`` writes change only ``spec.replicas``.
+* Defaults and Go zero values the typed client requires (HPA ``spec.minReplicas`` = 1 and
+  ``status.{currentReplicas,desiredReplicas}`` = 0, ``currentMetrics: null``; apps
+  ``spec.replicas`` = 1; a full Node ``status.nodeInfo``; ...) and validation with 422
+  Invalid Status bodies (HPA scaleTargetRef/minReplicas/maxReplicas, apps replicas, selector
+  and containers, pod containers, events.k8s.io eventTime), 400 for wrongly typed fields.
+* managedFields (FieldsV1): create/update/non-apply patch are operation ``Update``, taking
+  the leaves the write changed away from other managers; server-side apply is operation
+  ``Apply``, owning exactly its configuration, with 409 conflicts (``force`` overrides),
+  shared ownership of equal values and removal of leaves the applier drops. Scale writes are
+  recorded on the parent's ``spec.replicas`` with ``subresource: scale``. The manager is
+  ``fieldManager`` or else the User-Agent up to its first ``/``, as on a real server.
+* Watches: chunked ``ADDED/MODIFIED/DELETED/BOOKMARK/ERROR`` lines; synthetic ADDED for
+  resourceVersion unset or "0"; replay from a retained resourceVersion; an ``ERROR`` event
+  with a 410 Expired Status for an older one; label-selector watches see ADDED/DELETED when a
+  label change enters/leaves the selector; ``timeoutSeconds``; per-watcher queues so
+  watchers never block writers.
+* Test hooks: ``requests`` log, ``faults.inject`` (Status body, optional Retry-After),
+  ``drop_watches`` (abrupt close), ``end_watches`` (clean end), ``compact`` (forget
+  history), direct ``create/get/update/patch/apply/delete`` as a named field manager, a
+  ``clock`` for every timestamp.
+
+What it does NOT model
+----------------------
+* Authentication, authorization, admission, TLS, HTTP/2, protobuf, Table output (kubectl
+  prints its own NAME/AGE columns), aggregated discovery and OpenAPI documents (kubectl falls
+  back to legacy discovery; kubectl apply needs ``--validate=false``), deletecollection,
+  chunked request bodies, the ``/watch/`` path prefix, streaming lists (sendInitialEvents),
+  PUT-creates. ``metadata.generation`` exists only on HPAs and apps kinds.
+* Controllers: no pods behind deployments, no replica counts in status, no garbage
+  collection, finalizers or graceful deletion, no namespace existence checks or
+  namespace deletion cascade.
+* Full schemas: unknown-field detection covers only the levels listed above; validation
+  covers only the fields listed above (no name syntax, label syntax or per-kind field
+  selector whitelists; any dotted path is accepted in a field selector).
+* Strategic merge patch is a plain merge patch: list merge keys (``$patch``, merge by
+  ``name``/``type``) are not modelled and every list is replaced whole (``$`` directives are
+  dropped). For managedFields and apply, lists are atomic leaves (no ``k:``/``v:`` item
+  ownership) and FieldsV1 carries no ``"."`` entries; managers are keyed by
+  (manager, operation, subresource), not by apiVersion.
+* Consistent pagination snapshots: a ``continue`` page reads the current state. List and
+  get ignore ``resourceVersion``/``resourceVersionMatch``. One version per group.
+"""
+
+from __future__ import annotations
+
+from .server import FakeApiServer, Faults, RequestRecord
+from .store import RESOURCES, ApiError, ResourceType
+
+FakeApiError = ApiError
+
+__all__ = [
+    "RESOURCES",
+    "ApiError",
+    "FakeApiError",
+    "FakeApiServer",
+    "Faults",
+    "RequestRecord",
+    "ResourceType",
+]

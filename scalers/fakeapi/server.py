@@ -1,0 +1,770 @@
+"""HTTP front of the fake API server: routing, discovery, verbs, watch streaming, faults."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import copy
+import json
+import queue
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import yaml
+
+from . import fields as F
+from .store import (
+    BY_PATH,
+    DROP,
+    RESOURCES,
+    STOP,
+    ApiError,
+    Event,
+    FieldSelector,
+    LabelSelector,
+    Obj,
+    ResourceType,
+    Store,
+    Stored,
+    Watcher,
+    bad_request,
+    conflict,
+    drop_unknown_fields,
+    dumps,
+    lookup_kind,
+    not_found,
+    selector_string,
+)
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient, Configuration
+
+_PATCH_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+    "application/strategic-merge-patch+json",
+)
+_REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
+    422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+    504: "Timeout",
+}  # fmt: skip
+_MESSAGES = {
+    429: "Too many requests, please try again later.",
+    500: "Internal error occurred: injected fault",
+    503: "the server is currently unable to handle the request",
+}
+_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+
+class RequestRecord(NamedTuple):
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    watch: bool
+    at: float = 0.0  # wall-clock time.time() when answered, for benchmarks across processes
+
+
+@dataclass
+class _Fault:
+    status: int
+    count: int
+    method: str | None
+    path_contains: str | None
+    retry_after: int | None
+    message: str | None
+
+
+class Faults:
+    """Injected failures: the next ``count`` matching requests get ``status``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[_Fault] = []
+
+    def inject(
+        self,
+        status: int = 429,
+        count: int = 3,
+        method: str | None = "PATCH",
+        path_contains: str | None = "horizontalpodautoscalers",
+        retry_after: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        """``method``/``path_contains`` None match anything; ``retry_after`` adds the header."""
+        with self._lock:
+            self._rules.append(_Fault(status, count, method, path_contains, retry_after, message))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str) -> ApiError | None:
+        with self._lock:
+            for rule in self._rules:
+                if (rule.method in (None, method)) and (
+                    rule.path_contains is None or rule.path_contains in path
+                ):
+                    rule.count -= 1
+                    if rule.count <= 0:
+                        self._rules.remove(rule)
+                    break
+            else:
+                return None
+        text = rule.message or _MESSAGES.get(rule.status, f"injected fault {rule.status}")
+        err = ApiError(rule.status, _REASONS.get(rule.status, "InternalError"), text)
+        if rule.retry_after is not None:
+            err.details = {"retryAfterSeconds": rule.retry_after}
+            err.headers["Retry-After"] = str(rule.retry_after)
+        return err
+
+
+@dataclass
+class _Target:
+    res: ResourceType
+    ns: str | None
+    name: str | None
+    sub: str | None
+
+    @property
+    def space(self) -> str:
+        return self.ns or ""
+
+
+def _not_found_path() -> ApiError:
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def _scale_view(res: ResourceType, obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    keep = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+    status: Obj = {"replicas": (obj.get("status") or {}).get("replicas", 0)}
+    selector = selector_string(obj["spec"].get("selector"))
+    if selector:
+        status["selector"] = selector
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "spec": {"replicas": obj["spec"].get("replicas", 0)},
+        "status": status,
+    }
+
+
+def _load(body: bytes, yaml_ok: bool = False) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        if not yaml_ok:
+            raise bad_request("the request body is not valid JSON") from None
+    try:
+        return yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise bad_request(f"error decoding YAML: {exc}") from None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeApiServer:
+    """An in-process Kubernetes API server; see the package docstring for what it models."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None, history: int = 1000) -> None:
+        self.clock = clock or _utcnow
+        self.store = Store(self._now, history)
+        self.faults = Faults()
+        self.requests: list[RequestRecord] = []
+        self.bookmark_interval = 1.0  # seconds between BOOKMARK events on an idle watch
+        self._records_lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+    def start(self) -> FakeApiServer:
+        if self._httpd is None:
+            self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+            self._httpd.api = self
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, args=(0.05,), name="fakeapi", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self.store.signal_watchers(DROP)
+        httpd.shutdown()
+        httpd.server_close()
+        with httpd.conns_lock:
+            for conn in list(httpd.conns):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("FakeApiServer is not started")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def configuration(self) -> Configuration:
+        from kubernetes import client
+
+        return client.Configuration(host=self.url)
+
+    def api_client(self) -> ApiClient:
+        from kubernetes import client
+
+        return client.ApiClient(self.configuration())
+
+    def write_kubeconfig(self, path: str | Path) -> Path:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {}}],
+            "contexts": [
+                {"name": "fake", "context": {"cluster": "fake", "user": "fake"}},
+            ],
+            "current-context": "fake",
+        }
+        target = Path(path)
+        target.write_text(yaml.safe_dump(config))
+        return target
+
+    # direct access (same code paths as HTTP); errors raise ApiError
+    def create(self, obj: Obj, manager: str = "seed") -> Obj:
+        res, ns, _ = self._locate(obj)
+        return self.store.create(res, ns, copy.deepcopy(obj), manager).copy()
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Obj | None:
+        res = lookup_kind(api_version, kind)
+        stored = self.store.get(res, self._space(res, namespace), name)
+        return stored.copy() if stored else None
+
+    def update(self, obj: Obj, manager: str = "seed", subresource: str | None = None) -> Obj:
+        res, ns, name = self._locate(obj)
+        target = _Target(res, ns, name, subresource)
+        return self._put(target, copy.deepcopy(obj), manager, False).copy()
+
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        patch: Obj,
+        manager: str = "seed",
+        subresource: str | None = None,
+    ) -> Obj:
+        """Merge-patch (RFC 7386) as ``manager`` (operation Update)."""
+        res = lookup_kind(api_version, kind)
+        target = _Target(res, self._space(res, namespace) or None, name, subresource)
+        kind_ = "application/merge-patch+json"
+        return self._patch(target, kind_, patch, manager, False, False)[0].copy()
+
+    def apply(
+        self, obj: Obj, manager: str, force: bool = False, subresource: str | None = None
+    ) -> Obj:
+        """Server-side apply of ``obj`` as ``manager``."""
+        res, ns, name = self._locate(obj)
+        target = _Target(res, ns, name, subresource)
+        kind_ = "application/apply-patch+yaml"
+        return self._patch(target, kind_, obj, manager, force, False)[0].copy()
+
+    def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> Obj:
+        """Delete and return the object's last state (raises ApiError 404 when absent)."""
+        res = lookup_kind(api_version, kind)
+        return self.store.delete(res, self._space(res, namespace), name, {}, False).copy()
+
+    def current_resource_version(self) -> str:
+        return str(self.store.rv)
+
+    def reset_requests(self) -> None:
+        with self._records_lock:
+            self.requests.clear()
+
+    def drop_watches(self) -> None:
+        """Abruptly close every open watch connection (no final event, no last chunk)."""
+        self.store.signal_watchers(DROP)
+
+    def end_watches(self) -> None:
+        """End every open watch stream cleanly, as at ``timeoutSeconds``."""
+        self.store.signal_watchers(STOP)
+
+    def compact(self) -> None:
+        """Forget the watch history: resuming from any older resourceVersion gets 410."""
+        self.store.compact()
+
+    # internals shared by HTTP and direct access
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._records_lock:
+            self.requests.append(record)
+
+    @staticmethod
+    def _space(res: ResourceType, namespace: str | None) -> str:
+        return (namespace or "default") if res.namespaced else ""
+
+    def _locate(self, obj: Obj) -> tuple[ResourceType, str, str]:
+        res = lookup_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        return res, self._space(res, meta.get("namespace")), meta.get("name") or ""
+
+    def _view(self, t: _Target, old: Stored) -> Obj:
+        return _scale_view(t.res, old.obj) if t.sub == "scale" else old.copy()
+
+    def _unview(self, t: _Target, old: Stored, view: Any) -> Obj:
+        """Map a written (sub)resource body back to the full object."""
+        if not isinstance(view, dict):
+            raise bad_request("the object must be a JSON object")
+        if t.sub is None:
+            return view
+        meta = view.get("metadata") or {}
+        if meta.get("name") not in (None, "", t.name):
+            raise bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL "
+                f"({t.name})"
+            )
+        if meta.get("resourceVersion") not in (None, "", old.obj["metadata"]["resourceVersion"]):
+            raise conflict(t.res, t.name or "")
+        base = old.copy()
+        if t.sub == "status":
+            base["status"] = view.get("status")
+        else:
+            replicas = (view.get("spec") or {}).get("replicas", 0)
+            if not isinstance(replicas, int) or isinstance(replicas, bool):
+                raise bad_request(f"Scale.spec.replicas: expected int32, got {replicas!r}")
+            base["spec"]["replicas"] = replicas
+        return base
+
+    def _put(self, t: _Target, body: Any, manager: str, dry: bool) -> Stored:
+        return self.store.update(
+            t.res, t.space, t.name or "", lambda old: self._unview(t, old, body), manager,
+            t.sub, dry,
+        )  # fmt: skip
+
+    def _patch(
+        self, t: _Target, kind: str, patch: Any, manager: str, force: bool, dry: bool
+    ) -> tuple[Stored, bool]:
+        name = t.name or ""
+        if kind == "application/apply-patch+yaml":
+            if not isinstance(patch, dict):
+                raise bad_request("the applied configuration must be an object")
+            if t.sub is not None:
+                meta = patch.get("metadata") or {}
+                if meta.get("name") not in (None, name):
+                    raise bad_request("the name of the object does not match the name on the URL")
+                spec: Obj = patch["spec"] if isinstance(patch.get("spec"), dict) else {}
+                if t.sub == "scale":
+                    patch = {"spec": {"replicas": spec["replicas"]}} if "replicas" in spec else {}
+                else:
+                    patch = {"status": patch["status"]} if "status" in patch else {}
+            return self.store.apply(t.res, t.space, name, patch, manager, t.sub, force, dry)
+
+        def build(old: Stored) -> Obj:
+            view = self._view(t, old)
+            try:
+                if kind == "application/json-patch+json":
+                    new = F.json_patch(view, patch)
+                else:
+                    if not isinstance(patch, dict):
+                        raise bad_request("a merge patch must be a JSON object")
+                    new = F.merge_patch(view, F.strip_directives(patch))
+            except F.PatchError as exc:
+                cause = {"reason": "FieldValueInvalid", "message": str(exc), "field": "patch"}
+                raise ApiError(422, "Invalid", f"the patch could not be applied: {exc}",
+                               {"name": name, "kind": t.res.kind, "causes": [cause]}) from None  # fmt: skip
+            return self._unview(t, old, new)
+
+        return self.store.update(t.res, t.space, name, build, manager, t.sub, dry), False
+
+    # HTTP
+    def route(self, path: str) -> _Target | Obj:
+        """Resolve a URL path to a resource target, or to a discovery document."""
+        parts = [unquote(p) for p in path.split("/") if p]
+        if parts == ["version"]:
+            return {
+                "major": "1", "minor": "32", "gitVersion": "v1.32.0-fakeapi",
+                "gitCommit": "0000000000000000000000000000000000000000",
+                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.23.0", "compiler": "gc", "platform": "linux/amd64",
+            }  # fmt: skip
+        if parts == ["api"]:
+            address = f"127.0.0.1:{self.url.rsplit(':', 1)[1]}"
+            cidr = [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}]
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": cidr}
+        if parts == ["apis"]:
+            groups = list(dict.fromkeys((r.group, r.version) for r in RESOURCES if r.group))
+            items = [self._group(g, v) for g, v in groups]
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": items}
+        if len(parts) == 2 and parts[0] == "apis" and any(r.group == parts[1] for r in RESOURCES):
+            first = next(r for r in RESOURCES if r.group == parts[1])
+            return {
+                "kind": "APIGroup",
+                "apiVersion": "v1",
+                **self._group(first.group, first.version),
+            }
+        if parts[:1] == ["api"] and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise _not_found_path()
+        if not any(r.group == group and r.version == version for r in RESOURCES):
+            raise _not_found_path()
+        if not rest:
+            return self._resource_list(group, version)
+        ns = None
+        head = BY_PATH.get((group, version, rest[2])) if len(rest) >= 3 else None
+        if rest[0] == "namespaces" and head is not None and head.namespaced:
+            ns, rest = rest[1], rest[2:]
+        res = BY_PATH.get((group, version, rest[0]))
+        if res is None or len(rest) > 3 or (ns is not None and not res.namespaced):
+            raise _not_found_path()
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if (sub is not None and sub not in res.subresources) or (
+            res.namespaced and ns is None and name is not None
+        ):
+            raise _not_found_path()
+        return _Target(res, ns, name, sub)
+
+    @staticmethod
+    def _group(group: str, version: str) -> Obj:
+        gv = {"groupVersion": f"{group}/{version}", "version": version}
+        return {"name": group, "versions": [gv], "preferredVersion": gv}
+
+    @staticmethod
+    def _resource_list(group: str, version: str) -> Obj:
+        items: list[Obj] = []
+        for r in RESOURCES:
+            if (r.group, r.version) != (group, version):
+                continue
+            item: Obj = {"name": r.plural, "singularName": r.kind.lower()}
+            item.update(namespaced=r.namespaced, kind=r.kind, verbs=_VERBS)
+            if r.short_names:
+                item["shortNames"] = list(r.short_names)
+            items.append(item)
+            for sub in sorted(r.subresources):
+                entry: Obj = {"name": f"{r.plural}/{sub}", "singularName": ""}
+                entry.update(namespaced=r.namespaced, kind=r.kind, verbs=["get", "patch", "update"])
+                if sub == "scale":
+                    entry.update(group="autoscaling", version="v1", kind="Scale")
+                items.append(entry)
+        gv = f"{group}/{version}" if group else version
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": gv,
+            "resources": items,
+        }
+
+    def serve(
+        self, method: str, t: _Target, query: dict[str, str], body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Handle a non-watch request on a resource; returns (status, body, extra headers)."""
+        res, name = t.res, t.name or ""
+        dry = query.get("dryRun") == "All"
+        agent = headers.get("user-agent") or "unknown"
+        manager = query.get("fieldManager") or agent.split("/")[0]
+        extra: dict[str, str] = {}
+        if method == "GET" and t.name is None:
+            return 200, self._list(t, query), extra
+        if method == "GET":
+            stored = self.store.get(res, t.space, name)
+            if stored is None:
+                raise not_found(res, name)
+            return 200, self._render(t, stored), extra
+        if method == "DELETE" and t.name is not None:
+            options = _load(body) if body else None
+            pre = options.get("preconditions") or {} if isinstance(options, dict) else {}
+            gone = self.store.delete(res, t.space, name, pre, dry)
+            details = {"name": name, "group": res.group, "kind": res.plural}
+            details["uid"] = gone.obj["metadata"]["uid"]
+            status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            return 200, dumps({**status, "details": details}), extra
+        if (method == "POST") != (t.name is None) or method not in ("POST", "PUT", "PATCH"):
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+        if method == "POST" and res.namespaced and t.ns is None:
+            raise _not_found_path()
+        ctype = (headers.get("content-type") or "application/json").split(";")[0].strip()
+        validation = query.get("fieldValidation", "Warn")
+        apply = method == "PATCH" and ctype == "application/apply-patch+yaml"
+        payload = _load(body, yaml_ok=apply)
+        if method == "PATCH" and ctype not in _PATCH_TYPES:
+            raise ApiError(
+                415, "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: " + ", ".join(_PATCH_TYPES),
+            )  # fmt: skip
+        if method == "PATCH" and "force" in query and not apply:
+            cause = {"reason": "FieldValueForbidden", "field": "force"}
+            cause["message"] = "Forbidden: may not be specified for non-apply patch"
+            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: force: '
+                           "Forbidden: may not be specified for non-apply patch",
+                           {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]})  # fmt: skip
+        if apply and not query.get("fieldManager"):
+            cause = {"reason": "FieldValueRequired", "field": "fieldManager"}
+            cause["message"] = "Required value: is required for apply patch"
+            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                           "Required value: is required for apply patch",
+                           {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]})  # fmt: skip
+        if t.sub is None and isinstance(payload, dict) and ctype != "application/json-patch+json":
+            unknown = drop_unknown_fields(res, payload)
+            if unknown and validation == "Strict":
+                raise bad_request("strict decoding error: " + ", ".join(
+                    f'unknown field "{u}"' for u in unknown))  # fmt: skip
+            if unknown and validation != "Ignore":
+                extra["Warning"] = ", ".join(f'299 - "unknown field \\"{u}\\""' for u in unknown)
+        if method == "POST":
+            if isinstance(payload, dict) and isinstance(payload.get("metadata"), dict):
+                payload["metadata"].pop("resourceVersion", None)
+            return 201, self.store.create(res, t.space, payload, manager, dry).raw, extra
+        if method == "PUT":
+            return 200, self._render(t, self._put(t, payload, manager, dry)), extra
+        force = query.get("force") in ("true", "1")
+        stored, created = self._patch(t, ctype, payload, manager, force, dry)
+        return 201 if created else 200, self._render(t, stored), extra
+
+    def _render(self, t: _Target, stored: Stored) -> bytes:
+        return dumps(_scale_view(t.res, stored.obj)) if t.sub == "scale" else stored.raw
+
+    def _list(self, t: _Target, query: dict[str, str]) -> bytes:
+        labels = LabelSelector(query.get("labelSelector", ""))
+        fields = FieldSelector(query.get("fieldSelector", ""))
+        rv, items = self.store.select(t.res, t.ns, labels, fields)
+        meta: Obj = {"resourceVersion": str(rv)}
+        token = query.get("continue")
+        if token:
+            try:
+                state = json.loads(base64.urlsafe_b64decode(token))
+                after, meta["resourceVersion"] = tuple(state["after"]), state["rv"]
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise bad_request(f"invalid continue token: {token!r}") from None
+            items = [s for s in items if _key(s) > after]
+        limit = int(query.get("limit") or 0)
+        if 0 < limit < len(items):
+            state = {"rv": meta["resourceVersion"], "after": list(_key(items[limit - 1]))}
+            meta["continue"] = base64.urlsafe_b64encode(dumps(state)).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        head = {"kind": t.res.kind + "List", "apiVersion": t.res.api_version, "metadata": meta}
+        return dumps(head)[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
+
+    def open_watch(
+        self, t: _Target, query: dict[str, str]
+    ) -> tuple[Watcher, list[Event]] | ApiError:
+        labels = LabelSelector(query.get("labelSelector", ""))
+        fields = FieldSelector(query.get("fieldSelector", ""))
+        return self.store.watch(t.res, t.ns, query.get("resourceVersion"), labels, fields)
+
+
+def _key(stored: Stored) -> tuple[str, str]:
+    meta = stored.obj["metadata"]
+    return (meta.get("namespace", ""), meta["name"])
+
+
+class _Headers(dict[str, str]):
+    """Request headers, keys lower-cased."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    api: FakeApiServer
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.conns: set[socket.socket] = set()
+        self.conns_lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+    hdrs: _Headers
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.conns_lock:
+            self.server.conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.conns_lock:
+            self.server.conns.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def handle_one_request(self) -> None:
+        """A lean HTTP/1.1 request parser (the stdlib one goes through the email package)."""
+        try:
+            line = self.rfile.readline(65537)
+            parts = line.decode("latin-1").split()
+            if len(parts) != 3:
+                self.close_connection = True
+                return
+            self.command, self.path, version = parts
+            hdrs = _Headers()
+            while (raw := self.rfile.readline(65537)) not in (b"\r\n", b"\n", b""):
+                key, _, value = raw.decode("latin-1").partition(":")
+                hdrs[key.strip().lower()] = value.strip()
+            self.hdrs = hdrs
+            connection = hdrs.get("connection", "").lower()
+            self.close_connection = connection == "close" or (
+                version == "HTTP/1.0" and connection != "keep-alive"
+            )
+            if self.command in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                self._dispatch(self.command)
+            else:
+                err = ApiError(405, "MethodNotAllowed", f"{self.command} is not supported")
+                self._send(405, dumps(err.status()), {})
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+
+    def _body(self) -> bytes:
+        length = int(self.hdrs.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str) -> None:
+        api = self.server.api
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        watch = method == "GET" and query.get("watch") in ("true", "1")
+        status, payload, extra = 500, b"", dict[str, str]()
+        try:
+            body = self._body()
+            fault = api.faults.take(method, url.path)
+            if fault is not None:
+                raise fault
+            target = api.route(url.path)
+            if isinstance(target, dict):
+                if method != "GET":
+                    raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
+                status, payload = 200, dumps(target)
+            elif watch and target.name is None:
+                api._record(RequestRecord(method, url.path, query, 200, True, time.time()))
+                self._watch(target, query)
+                return
+            else:
+                status, payload, extra = api.serve(method, target, query, body, self.hdrs)
+        except ApiError as exc:
+            status, payload, extra = exc.code, dumps(exc.status()), exc.headers
+        except Exception as exc:  # an unexpected bug is a 500, as on a real server
+            err = ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
+            status, payload = 500, dumps(err.status())
+        api._record(RequestRecord(method, url.path, query, status, watch, time.time()))
+        self._send(status, payload, extra)
+
+    def _send(self, status: int, payload: bytes, extra: dict[str, str]) -> None:
+        head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        head += [f"{k}: {v}" for k, v in extra.items()]
+        if self.close_connection:
+            head.append("Connection: close")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _watch(self, t: _Target, query: dict[str, str]) -> None:
+        api = self.server.api
+        opened = api.open_watch(t, query)
+        head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        self.wfile.write((head + "\r\n").encode())
+        if isinstance(opened, ApiError):
+            self._chunk(b'{"type":"ERROR","object":%s}\n' % dumps(opened.status()))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        watcher, first = opened
+        try:
+            lines = [line for line in map(watcher.line, first) if line]
+            if lines:
+                self._chunk(b"".join(lines))
+            if self._stream(watcher, query):
+                self.wfile.write(b"0\r\n\r\n")
+            else:  # dropped: end abruptly, without the terminating chunk
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            self.close_connection = True
+        finally:
+            api.store.unwatch(watcher)
+
+    def _peer_closed(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
+
+    def _stream(self, watcher: Watcher, query: dict[str, str]) -> bool:
+        """Send live events until timeout/stop (True) or a drop / a gone client (False)."""
+        api = self.server.api
+        timeout = float(query.get("timeoutSeconds") or 0)
+        deadline = time.monotonic() + timeout if timeout > 0 else None
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        last_bookmark = time.monotonic()
+        while True:
+            now = time.monotonic()
+            wait = api.bookmark_interval - (now - last_bookmark) if bookmarks else 1.0
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+            items: list[Event | str] = []
+            try:
+                items.append(watcher.queue.get(timeout=max(0.0, wait)))
+                while len(items) < 256:
+                    items.append(watcher.queue.get_nowait())
+            except queue.Empty:
+                pass
+            out = []
+            for item in items:
+                if item == DROP:
+                    return False
+                if item == STOP:
+                    deadline = 0.0
+                elif isinstance(item, Event) and (line := watcher.line(item)):
+                    out.append(line)
+            if out:
+                self._chunk(b"".join(out))
+            elif not items and self._peer_closed():
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return True
+            if bookmarks and time.monotonic() - last_bookmark >= api.bookmark_interval:
+                rv = api.store.bookmark_rv(watcher)
+                if rv is not None:
+                    res = watcher.res
+                    obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {}}
+                    obj["metadata"] = {"resourceVersion": str(rv)}
+                    self._chunk(b'{"type":"BOOKMARK","object":%s}\n' % dumps(obj))
+                    last_bookmark = time.monotonic()

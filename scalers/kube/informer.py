@@ -1,0 +1,139 @@
+"""A watch-fed cache, as client-go's informers: LIST once, WATCH from that resourceVersion,
+re-watch after a dropped stream without re-listing, and re-list only after 410 Gone."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import watch
+from kubernetes.client import ApiException
+
+from scalers.kube.client import Kube
+from scalers.kube.resources import Resource
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+# (key "namespace/name", previous object or None, current object or None)
+Handler = Callable[[str, Object | None, Object | None], None]
+
+
+def key_of(obj: Object) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
+
+
+class Informer:
+    def __init__(
+        self,
+        kube: Kube,
+        resource: Resource,
+        handler: Handler,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        watch_timeout: int = 300,
+    ) -> None:
+        self.resource = resource
+        self._kube = kube
+        self._handler = handler
+        self._namespace = namespace
+        self._selector = label_selector
+        self._watch_timeout = watch_timeout
+        self._cache: dict[str, Object] = {}
+        self._lock = threading.Lock()
+        self._stopper: watch.Watch | None = None
+        self.synced = threading.Event()
+        self.lists = 0
+        self.watch_restarts = 0
+
+    def get(self, key: str) -> Object | None:
+        with self._lock:
+            return self._cache.get(key)
+
+    def items(self) -> list[Object]:
+        with self._lock:
+            return list(self._cache.values())
+
+    def run(self, stop: threading.Event) -> None:
+        version: str | None = None
+        failures = 0
+        while not stop.is_set():
+            try:
+                if version is None:
+                    version = self._relist()
+                version = self._watch(version, stop)
+                failures = 0
+            except ApiException as error:
+                if error.status == 410:
+                    log.info("watch expired, re-listing", extra={"resource": self.resource.kind})
+                    version = None
+                    continue
+                failures += 1
+                log.warning(
+                    "watch failed",
+                    extra={"resource": self.resource.kind, "code": error.status},
+                )
+            except Exception as error:  # a dropped connection: resume from `version`
+                if stop.is_set():
+                    break
+                failures += 1
+                log.warning(
+                    "watch interrupted",
+                    extra={"resource": self.resource.kind, "error": repr(error)},
+                )
+            if failures and not stop.is_set():
+                self.watch_restarts += 1
+                stop.wait(min(30.0, 0.2 * 2**failures) * random.uniform(0.5, 1.0))
+
+    def stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper.stop()
+
+    def _relist(self) -> str:
+        items, version = self._kube.list(self.resource, self._namespace, self._selector)
+        self.lists += 1
+        fresh = {key_of(obj): obj for obj in items}
+        with self._lock:
+            old, self._cache = self._cache, fresh
+        for key, obj in fresh.items():
+            previous = old.get(key)
+            if previous is None or _version(previous) != _version(obj):
+                self._handler(key, previous, obj)
+        for key in old.keys() - fresh.keys():
+            self._handler(key, old[key], None)
+        self.synced.set()
+        return version
+
+    def _watch(self, version: str, stop: threading.Event) -> str:
+        self._stopper = watch.Watch()
+        events = self._kube.watch(
+            self.resource,
+            version,
+            self._stopper,
+            self._namespace,
+            self._selector,
+            self._watch_timeout,
+        )
+        for kind, obj in events:
+            if stop.is_set():
+                break
+            version = obj.get("metadata", {}).get("resourceVersion", version)
+            if kind == "BOOKMARK":
+                continue
+            key = key_of(obj)
+            with self._lock:
+                previous = self._cache.get(key)
+                if kind == "DELETED":
+                    self._cache.pop(key, None)
+                else:
+                    self._cache[key] = obj
+            self._handler(key, previous, None if kind == "DELETED" else obj)
+        return version
+
+
+def _version(obj: Object) -> str:
+    return str(obj.get("metadata", {}).get("resourceVersion", ""))

@@ -1,0 +1,372 @@
+"""The `zalando.org/schedule-actions` annotation: what parses, what is rejected and why."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scalers.schedule.annotation import Rejected, Schedule, parse_schedule
+
+DEFAULT_ZONE = ZoneInfo("UTC")
+HPA = "HorizontalPodAutoscaler"
+DEPLOYMENT = "Deployment"
+
+DESIGN_EXAMPLE = """[{"schedule": "0 9 * * 1-5",  "minReplicas": 10, "maxReplicas": 40},
+       {"schedule": "0 20 * * 1-5", "minReplicas": "2", "tz": "Asia/Tokyo"}]"""
+
+
+def parse(
+    text: str,
+    kind: Any = HPA,
+    object_zone: str | None = None,
+    default_zone: ZoneInfo = DEFAULT_ZONE,
+) -> Schedule | Rejected:
+    return parse_schedule(text, kind, object_zone, default_zone)
+
+
+def actions(*items: Any) -> str:
+    return json.dumps(list(items))
+
+
+def accepted(text: str, **kwargs: Any) -> Schedule:
+    result = parse(text, **kwargs)
+    assert isinstance(result, Schedule), result
+    return result
+
+
+def rejected(text: str, **kwargs: Any) -> Rejected:
+    result = parse(text, **kwargs)
+    assert isinstance(result, Rejected), result
+    return result
+
+
+def test_design_example_parses_into_two_rules():
+    schedule = accepted(DESIGN_EXAMPLE)
+
+    first, second = schedule.rules
+    assert (first.index, first.schedule) == (0, "0 9 * * 1-5")
+    assert (second.index, second.schedule) == (1, "0 20 * * 1-5")
+    assert dict(first.values) == {"minReplicas": 10, "maxReplicas": 40}
+    assert dict(second.values) == {"minReplicas": 2}
+    assert all(type(value) is int for rule in schedule.rules for _, value in rule.values)
+    assert first.zone == DEFAULT_ZONE
+    assert second.zone == ZoneInfo("Asia/Tokyo")
+    assert schedule.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(2, 2), ("2", 2), (40, 40), ("40", 40), ("007", 7)],
+)
+def test_replica_counts_are_integers_or_decimal_strings(given, expected):
+    schedule = accepted(actions({"schedule": "0 9 * * *", "minReplicas": given}))
+
+    (rule,) = schedule.rules
+    assert rule.values == (("minReplicas", expected),)
+    assert type(rule.values[0][1]) is int
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "0 9 * * 1-5",
+        "*/15 * * * *",
+        "30 2 * * *",
+        "0 0 1 1 *",
+        "0 0 29 2 *",
+        "0 8-18/2 * * mon-fri",
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@monthly",
+        "@yearly",
+        "@annually",
+        "@midnight",
+    ],
+)
+def test_five_field_cron_and_every_macro_are_accepted(expression):
+    schedule = accepted(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert [rule.schedule for rule in schedule.rules] == [expression]
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 0 9 * * 1-5", "* * * * * *", "0 9 * * 1-5 2026", "0 30 9 * * *"]
+)
+def test_six_field_cron_is_rejected_with_the_reason(expression):
+    result = rejected(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert result.reason == "InvalidSchedule"
+    assert "action 1" in result.message
+    assert "seconds" in result.message
+    assert "ambiguous" in result.message
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "",
+        "not a cron",
+        "* * * *",
+        "* * * * * * *",
+        "61 * * * *",
+        "0 25 * * *",
+        "0 9 32 * *",
+        "0 9 * 13 *",
+        "0 9 * * funday",
+        "@every 5m",
+        "@reboot",
+    ],
+)
+def test_garbage_cron_is_rejected(expression):
+    result = rejected(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert result.reason == "InvalidSchedule"
+    assert "action 1" in result.message
+
+
+@pytest.mark.parametrize("expression", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4 *"])
+def test_cron_that_never_fires_is_rejected(expression):
+    result = rejected(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert result.reason == "InvalidSchedule"
+    assert "never fires" in result.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        "[{",
+        "[{'schedule': '0 9 * * *', 'minReplicas': 1}]",
+        '{"schedule": "0 9 * * *", "minReplicas": 1}',
+        '"0 9 * * *"',
+        "42",
+        "null",
+    ],
+)
+def test_bad_json_or_not_an_array_is_rejected(text):
+    result = rejected(text)
+
+    assert result.reason == "InvalidJSON"
+    assert "zalando.org/schedule-actions" in result.message
+
+
+@pytest.mark.parametrize("action", [1, "0 9 * * *", None, [{"schedule": "0 9 * * *"}]])
+def test_action_that_is_not_an_object_is_rejected(action):
+    result = rejected(actions(action))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+
+
+def test_action_without_schedule_is_rejected():
+    result = rejected(actions({"minReplicas": 2}))
+
+    assert "action 1" in result.message
+    assert "schedule" in result.message
+
+
+def test_action_setting_neither_min_nor_max_is_rejected():
+    result = rejected(actions({"schedule": "0 9 * * *"}))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert "minReplicas" in result.message
+    assert "maxReplicas" in result.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("minReplicas", 0),
+        ("minReplicas", "0"),
+        ("minReplicas", -1),
+        ("minReplicas", "-1"),
+        ("maxReplicas", 0),
+        ("maxReplicas", "0"),
+        ("maxReplicas", -3),
+    ],
+)
+def test_hpa_bounds_below_one_are_rejected(field, value):
+    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert field in result.message
+
+
+def test_min_above_max_in_one_action_is_rejected_naming_both():
+    result = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 5, "maxReplicas": "4"}))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert "5" in result.message
+    assert "4" in result.message
+
+
+def test_min_equal_to_max_is_accepted():
+    schedule = accepted(actions({"schedule": "0 9 * * *", "minReplicas": 3, "maxReplicas": 3}))
+
+    assert dict(schedule.rules[0].values) == {"minReplicas": 3, "maxReplicas": 3}
+
+
+@pytest.mark.parametrize("field", ["minReplicas", "maxReplicas"])
+@pytest.mark.parametrize("value", [True, False, 1.5, "1.5", "ten", "", " ", "1e3", [], {}])
+def test_non_integer_values_are_rejected(field, value):
+    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert field in result.message
+
+
+def test_each_action_has_its_own_zone():
+    schedule = accepted(
+        actions(
+            {"schedule": "0 9 * * *", "minReplicas": 2, "tz": "Europe/Berlin"},
+            {"schedule": "0 9 * * *", "minReplicas": 3, "tz": "America/New_York"},
+            {"schedule": "0 9 * * *", "minReplicas": 4},
+        ),
+        default_zone=ZoneInfo("Asia/Tokyo"),
+    )
+
+    assert [rule.zone for rule in schedule.rules] == [
+        ZoneInfo("Europe/Berlin"),
+        ZoneInfo("America/New_York"),
+        ZoneInfo("Asia/Tokyo"),
+    ]
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Europe/Berlinn", "", "../etc/passwd"])
+def test_unknown_action_zone_is_rejected(zone):
+    result = rejected(
+        actions(
+            {"schedule": "0 9 * * *", "minReplicas": 2},
+            {"schedule": "0 9 * * *", "minReplicas": 2, "tz": zone},
+        )
+    )
+
+    assert result.reason == "InvalidTimezone"
+    assert "action 2" in result.message
+    assert repr(zone) in result.message
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Europe/Berlinn", ""])
+def test_unknown_object_zone_annotation_is_rejected(zone):
+    result = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 2}), object_zone=zone)
+
+    assert result.reason == "InvalidTimezone"
+    assert repr(zone) in result.message
+
+
+@pytest.mark.parametrize(
+    ("action_zone", "object_zone", "expected"),
+    [
+        ("Asia/Tokyo", "Europe/Berlin", "Asia/Tokyo"),
+        ("Asia/Tokyo", None, "Asia/Tokyo"),
+        (None, "Europe/Berlin", "Europe/Berlin"),
+        (None, None, "America/New_York"),
+    ],
+)
+def test_zone_resolution_order(action_zone, object_zone, expected):
+    action: dict[str, Any] = {"schedule": "0 9 * * *", "minReplicas": 2}
+    if action_zone is not None:
+        action["tz"] = action_zone
+
+    schedule = accepted(
+        actions(action), object_zone=object_zone, default_zone=ZoneInfo("America/New_York")
+    )
+
+    assert schedule.rules[0].zone == ZoneInfo(expected)
+
+
+def test_replicas_on_an_hpa_is_rejected_pointing_to_min_and_max():
+    result = rejected(actions({"schedule": "0 9 * * *", "replicas": 3}), kind=HPA)
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert "replicas" in result.message
+    assert "minReplicas" in result.message
+    assert "maxReplicas" in result.message
+
+
+@pytest.mark.parametrize(("given", "expected"), [(0, 0), ("0", 0), (3, 3), ("12", 12)])
+def test_replicas_on_a_deployment_is_accepted_including_zero(given, expected):
+    schedule = accepted(actions({"schedule": "0 9 * * *", "replicas": given}), kind=DEPLOYMENT)
+
+    assert schedule.rules[0].values == (("replicas", expected),)
+
+
+@pytest.mark.parametrize("value", [-1, "-1", True, "two"])
+def test_bad_replicas_on_a_deployment_is_rejected(value):
+    result = rejected(actions({"schedule": "0 9 * * *", "replicas": value}), kind=DEPLOYMENT)
+
+    assert "action 1" in result.message
+    assert "replicas" in result.message
+
+
+@pytest.mark.parametrize("field", ["minReplicas", "maxReplicas"])
+def test_min_or_max_on_a_deployment_is_rejected(field):
+    result = rejected(actions({"schedule": "0 9 * * *", field: 3}), kind=DEPLOYMENT)
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert field in result.message
+    assert "replicas" in result.message.replace(field, "")
+
+
+def test_unknown_keys_warn_and_do_not_reject():
+    schedule = accepted(
+        actions(
+            {"schedule": "0 9 * * *", "minReplicas": 2, "replica": 3},
+            {"schedule": "0 18 * * *", "maxReplicas": 5, "timezone": "Europe/Berlin"},
+        )
+    )
+
+    assert [dict(rule.values) for rule in schedule.rules] == [
+        {"minReplicas": 2},
+        {"maxReplicas": 5},
+    ]
+    # The misspelt zone key is ignored, not used.
+    assert schedule.rules[1].zone == DEFAULT_ZONE
+    assert len(schedule.warnings) == 2
+    assert "action 1" in schedule.warnings[0]
+    assert "replica" in schedule.warnings[0]
+    assert "action 2" in schedule.warnings[1]
+    assert "timezone" in schedule.warnings[1]
+
+
+def test_well_formed_annotation_has_no_warnings():
+    schedule = accepted(actions({"schedule": "0 9 * * *", "minReplicas": 2, "maxReplicas": 4}))
+
+    assert schedule.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        7,
+        {"minReplicas": 2},
+        {"schedule": "0 9 * * *"},
+        {"schedule": "0 0 * * * *", "minReplicas": 2},
+        {"schedule": "nope", "minReplicas": 2},
+        {"schedule": "0 0 31 2 *", "minReplicas": 2},
+        {"schedule": "0 9 * * *", "minReplicas": "ten"},
+        {"schedule": "0 9 * * *", "minReplicas": 0},
+        {"schedule": "0 9 * * *", "minReplicas": 9, "maxReplicas": 3},
+        {"schedule": "0 9 * * *", "minReplicas": 2, "tz": "Nowhere/Land"},
+        {"schedule": "0 9 * * *", "replicas": 2},
+    ],
+)
+def test_rejection_names_the_action_number(bad):
+    good = {"schedule": "0 9 * * *", "minReplicas": 2}
+
+    result = rejected(actions(good, good, bad, good))
+
+    assert "action 3" in result.message
+    assert "action 1" not in result.message
