@@ -1,0 +1,1 @@
+"""kube-scalers: schedule and cluster-proportional autoscaling for Kubernetes HPAs."""
