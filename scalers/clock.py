@@ -28,14 +28,21 @@ class SystemClock:
 
 
 class FastClock:
-    """Virtual time that runs `speed` times faster than the wall clock, from `start`."""
+    """Virtual time that runs `speed` times faster than the wall clock, from `start`; it stands
+    still at `start` until `go()` when created with `running=False`."""
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    def __init__(self, start: datetime, speed: float, running: bool = True) -> None:
         self._start = start
-        self._origin = time.monotonic()
         self._speed = speed
+        self._origin = time.monotonic() if running else None
+
+    def go(self) -> None:
+        if self._origin is None:
+            self._origin = time.monotonic()
 
     def now(self) -> datetime:
+        if self._origin is None:
+            return self._start
         return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self._speed)
 
     def wait(self, seconds: float, wake: threading.Event) -> bool:

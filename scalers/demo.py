@@ -60,7 +60,7 @@ class Demo:
     def __init__(self, args: argparse.Namespace, out: Callable[[str], None] = print) -> None:
         self.args = args
         self.out = out
-        self.clock = FastClock(START, args.speed)
+        self.clock = FastClock(START, args.speed, running=False)
         self.server = FakeApiServer(clock=self.clock.now)
         self.settings = Settings(args.timezone, dry_run=args.dry_run, schedule=True)
         self.stop_events = threading.Event()
@@ -81,6 +81,10 @@ class Demo:
         stop = threading.Event()
         thread = threading.Thread(target=controller.run, args=(stop,), name="controller")
         thread.start()
+        assert controller.schedule is not None
+        while controller.schedule.last_tick is None and thread.is_alive():
+            threading.Event().wait(0.01)  # the first pass, whatever the speed
+        self.clock.go()
         return stop, thread
 
     def show_events(self) -> None:

@@ -51,6 +51,13 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "kube-scalers-schedule"
 LOOP = "schedule"
 RETRY_AFTER = timedelta(seconds=10)
+# The Event (type, reason) that goes with each action on a write.
+EVENTS = {
+    "write": ("Normal", "ScheduledScale"),
+    "refused": ("Warning", "ScheduleRefused"),
+    "failed": ("Warning", "ScheduleWriteFailed"),
+    "skipped": ("Warning", "ScheduleNotApplied"),
+}
 
 
 @dataclass
@@ -339,108 +346,77 @@ class ScheduleLoop:
         detail: str = "",
         level: int = logging.INFO,
     ) -> Outcome:
-        meta = obj["metadata"]
-        kind = tracked.resource.kind
+        meta, kind = obj["metadata"], tracked.resource.kind
         for change in plan.changes:
-            decision(
-                log,
-                f"{action} {change.field} {change.old} -> {change.new}"
-                + (f": {detail}" if detail else ""),
-                loop=LOOP,
-                namespace=meta["namespace"],
-                name=meta["name"],
-                field=change.field,
-                old=change.old,
-                new=change.new,
-                reason=reason,
-                action=action,
-                level=level,
-                kind=kind,
-                schedule_action=change.scheduled.action + 1,
+            message = f"{action} {change.field} {change.old} -> {change.new}"
+            self._note(
+                kind, obj, message + (f": {detail}" if detail else ""), None,
+                field=change.field, old=change.old, new=change.new, reason=reason, action=action,
+                level=level, schedule_action=change.scheduled.action + 1,
                 fired_at=change.scheduled.fired_at.isoformat(),
-            )
+            )  # fmt: skip
         summary = ", ".join(f"{c.field} {c.old} -> {c.new}" for c in plan.changes)
-        if action == "write":
-            self._events.emit(
-                obj,
-                kind,
-                "Normal",
-                "ScheduledScale",
-                f"{summary} ({reason}, {_sources(tracked, plan)})",
-            )
-        elif action in ("refused", "failed", "skipped"):
-            event_reason = {
-                "refused": "ScheduleRefused",
-                "failed": "ScheduleWriteFailed",
-                "skipped": "ScheduleNotApplied",
-            }[action]
-            self._events.emit(
-                obj, kind, "Warning", event_reason, f"{summary} not written: {detail}"
-            )
+        if action in EVENTS:
+            text = f"{summary} ({reason}, {_sources(tracked, plan)})"
+            if action != "write":
+                text = f"{summary} not written: {detail}"
+            self._events.emit(obj, kind, *EVENTS[action], text)
         changes = {c.field: (c.old, c.new) for c in plan.changes}
         return Outcome(kind, meta["namespace"], meta["name"], reason, action, changes, detail)
 
-    def _report_kept(self, tracked: Tracked, obj: Object, plan: Plan) -> None:
+    def _note(
+        self,
+        kind: str,
+        obj: Object,
+        message: str,
+        event: tuple[str, str] | None,
+        *,
+        reason: str,
+        action: str,
+        field: str | None = None,
+        old: int | None = None,
+        new: int | None = None,
+        level: int = logging.INFO,
+        **extra: Any,
+    ) -> None:
+        """One decision: its log line and, when `event` = (type, reason) is given, its Event."""
         meta = obj["metadata"]
+        decision(
+            log, message, loop=LOOP, namespace=meta["namespace"], name=meta["name"], field=field,
+            old=old, new=new, reason=reason, action=action, level=level, kind=kind, **extra,
+        )  # fmt: skip
+        if event:
+            self._events.emit(obj, kind, event[0], event[1], message)
+
+    def _report_kept(self, tracked: Tracked, obj: Object, plan: Plan) -> None:
         for kept in plan.overrides:
             value = (obj.get("spec") or {}).get(kept.field)
             message = (
                 f"{kept.field} {value} was changed by another manager after the fire of "
                 f"{_local(tracked, kept)}; keeping it until the next fire (scheduled {kept.value})"
             )
-            decision(
-                log,
-                message,
-                loop=LOOP,
-                namespace=meta["namespace"],
-                name=meta["name"],
-                field=kept.field,
-                old=value,
-                new=value,
-                reason="catch-up",
-                action="kept-override",
-                kind=tracked.resource.kind,
-            )
-            self._events.emit(obj, tracked.resource.kind, "Normal", "OverrideKept", message)
+            self._note(
+                tracked.resource.kind, obj, message, ("Normal", "OverrideKept"),
+                field=kept.field, old=value, new=value, reason="catch-up", action="kept-override",
+            )  # fmt: skip
 
     def _report_parse(self, tracked: Tracked, obj: Object, previous: Tracked | None) -> None:
-        meta = obj["metadata"]
-        kind = tracked.resource.kind
-        common = {
-            "loop": LOOP,
-            "namespace": meta["namespace"],
-            "name": meta["name"],
-            "field": None,
-            "old": None,
-            "new": None,
-            "kind": kind,
-        }
-        schedule = tracked.schedule
+        kind, schedule = tracked.resource.kind, tracked.schedule
         if isinstance(schedule, Rejected):
             metrics.REJECTED_ANNOTATIONS.labels(schedule.reason).inc()
-            decision(
-                log,
-                schedule.message,
-                reason=schedule.reason,
-                action="rejected",
-                level=logging.ERROR,
-                **common,
-            )
-            self._events.emit(obj, kind, "Warning", "InvalidSchedule", schedule.message)
+            self._note(
+                kind, obj, schedule.message, ("Warning", "InvalidSchedule"),
+                reason=schedule.reason, action="rejected", level=logging.ERROR,
+            )  # fmt: skip
             return
         for warning in schedule.warnings:
-            decision(
-                log, warning, reason="UnknownKey", action="warned", level=logging.WARNING, **common
-            )
-            self._events.emit(obj, kind, "Warning", "ScheduleWarning", warning)
+            self._note(
+                kind, obj, warning, ("Warning", "ScheduleWarning"),
+                reason="UnknownKey", action="warned", level=logging.WARNING,
+            )  # fmt: skip
         if tracked.inputs[2] and (previous is None or not previous.inputs[2]):
-            decision(
-                log,
-                f"{SUSPEND_ANNOTATION} is true: not applying the schedule",
-                reason="suspended",
-                action="paused",
-                **common,
-            )
+            message = f"{SUSPEND_ANNOTATION} is true: not applying the schedule"
+            self._note(kind, obj, message, None, reason="suspended", action="paused")
 
     def _report_overrides(self, resource: Resource, old: Object, new: Object) -> None:
         """Between fires someone else changed a field we set: it stands until the next fire."""
@@ -453,25 +429,14 @@ class ScheduleLoop:
             )
             now_owners = [o.manager for o in ownership.owners(new, ("spec", name))]
             if was_ours and FIELD_MANAGER not in now_owners:
-                meta = new["metadata"]
                 by = ", ".join(now_owners) or "another manager"
                 message = (
                     f"{name} changed {before} -> {after} by {by}; it stands until the next fire"
                 )
-                decision(
-                    log,
-                    message,
-                    loop=LOOP,
-                    namespace=meta["namespace"],
-                    name=meta["name"],
-                    field=name,
-                    old=before,
-                    new=after,
-                    reason="override",
-                    action="observed",
-                    kind=resource.kind,
-                )
-                self._events.emit(new, resource.kind, "Normal", "OverrideObserved", message)
+                self._note(
+                    resource.kind, new, message, ("Normal", "OverrideObserved"),
+                    field=name, old=before, new=after, reason="override", action="observed",
+                )  # fmt: skip
 
 
 def _annotations(obj: Object) -> dict[str, str]:
@@ -479,9 +444,10 @@ def _annotations(obj: Object) -> dict[str, str]:
 
 
 def _sources(tracked: Tracked, plan: Plan) -> str:
-    return ", ".join(
+    sources = (
         f"action {c.scheduled.action + 1} of {_local(tracked, c.scheduled)}" for c in plan.changes
     )
+    return ", ".join(dict.fromkeys(sources))
 
 
 def _local(tracked: Tracked, scheduled: Scheduled) -> str:
