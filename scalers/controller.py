@@ -41,4 +41,5 @@ class Controller:
         sender = threading.Thread(target=self.events.run, args=(stop,), name="events", daemon=True)
         sender.start()
         self.runner.run(stop)
+        sender.join(timeout=5)
         self.events.flush()

@@ -32,7 +32,7 @@ def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path
             _, stderr = process.communicate(timeout=20)
         finally:
             process.kill()
-    assert process.returncode == 0
+    assert process.returncode == 0, stderr[-3000:]
     lines = [json.loads(line) for line in stderr.splitlines()]
     [write] = [line for line in lines if line.get("action") == "write"]
     assert set(DECISION_KEYS) <= set(write)

@@ -144,10 +144,16 @@ class ScheduleLoop:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def start_watches(self, stop: threading.Event) -> None:
-        for informer in self._informers.values():
-            name = f"watch-{informer.resource.kind}"
-            threading.Thread(target=informer.run, args=(stop,), name=name, daemon=True).start()
+    def start_watches(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(
+                target=i.run, args=(stop,), name=f"watch-{i.resource.kind}", daemon=True
+            )
+            for i in self._informers.values()
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def stop_watches(self) -> None:
         for informer in self._informers.values():
@@ -159,9 +165,10 @@ class ScheduleLoop:
         def relay() -> None:
             stop.wait()
             watching.set()
+            self._wake.set()  # out of the clock's wait at once
 
         threading.Thread(target=relay, daemon=True).start()
-        self.start_watches(watching)
+        watches = self.start_watches(watching)
         self.catch_up()
         try:
             while not stop.is_set() and not self.synced():
@@ -173,6 +180,8 @@ class ScheduleLoop:
         finally:
             watching.set()
             self.stop_watches()
+            for thread in watches:
+                thread.join(timeout=5)
 
     def _seconds_to_next(self) -> float:
         at = self._agenda.next_at()
