@@ -276,6 +276,23 @@ def test_a_failed_write_is_retried(server, harness):
     assert server.get(*HPA, "shop", "web")["spec"]["minReplicas"] == 10
 
 
+def test_a_write_the_server_refuses_as_invalid_is_reported_not_retried(server, harness):
+    server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
+    h = harness()
+    h.tick(at(8, 0))
+    server.faults.inject(
+        status=422, count=1, method="PATCH", path_contains="horizontalpodautoscalers"
+    )
+
+    assert [o.action for o in h.tick(at(9, 0))] == ["failed"]
+    server.reset_requests()
+    h.tick(at(9, 0) + RETRY_AFTER)
+
+    assert patches(server) == []
+    failures = [e for e in events_for(server, "web") if e["reason"] == "ScheduleWriteFailed"]
+    assert len(failures) == 1 and "HTTP 422" in failures[0]["message"]
+
+
 def test_deployment_replicas_go_through_the_scale_subresource(server, harness):
     server.create(
         {

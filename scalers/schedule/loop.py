@@ -5,6 +5,7 @@ the patch helper, and reports each decision as a log line, an Event and a metric
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -56,7 +57,6 @@ EVENTS = {
     "write": ("Normal", "ScheduledScale"),
     "refused": ("Warning", "ScheduleRefused"),
     "failed": ("Warning", "ScheduleWriteFailed"),
-    "skipped": ("Warning", "ScheduleNotApplied"),
 }
 
 
@@ -80,7 +80,7 @@ class Outcome:
     namespace: str
     name: str
     reason: str  # fire | catch-up
-    action: str  # write | would-write | refused | failed | kept-override | unchanged
+    action: str  # write | would-write | refused | failed
     changes: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     detail: str = ""
 
@@ -96,14 +96,12 @@ class ScheduleLoop:
         default_zone: ZoneInfo,
         dry_run: bool = False,
         writers: int = 16,
-        skip: Callable[[Resource, Object], str | None] = lambda resource, obj: None,
     ) -> None:
         self._kube = kube
         self._clock = clock
         self._events = events
         self._zone = default_zone
         self._dry_run = dry_run
-        self._skip = skip  # another loop's claim on an object, e.g. the proportional floor
         self._informers = {r.kind: Informer(kube, r, self._changed(r)) for r in (HPA, DEPLOYMENT)}
         self._lock = threading.Lock()
         self._dirty: dict[str, Resource] = {}
@@ -287,9 +285,6 @@ class ScheduleLoop:
     def _decide(
         self, tracked: Tracked, obj: Object, reason: str, plan: Plan, now: datetime
     ) -> Outcome | None:
-        claim = self._skip(tracked.resource, obj)
-        if claim and (plan.changes or plan.refused):
-            return self._report(tracked, obj, reason, "skipped", plan, claim, logging.WARNING)
         if plan.refused:
             metrics.REFUSED_WRITES.labels(LOOP, "MinAboveMax").inc()
             return self._report(tracked, obj, reason, "refused", plan, plan.refused, logging.ERROR)
@@ -309,15 +304,14 @@ class ScheduleLoop:
                 plan.writes,
                 FIELD_MANAGER,
             )
-        except ApiException as error:
+        except Exception as error:
             metrics.WRITES.labels(LOOP, "error").inc()
-            self._push(now + RETRY_AFTER, tracked, reason)
-            detail = f"HTTP {error.status}: {_status_message(error)}"
+            if _transient(error):  # a failed write is not forgotten: it is tried again
+                self._push(now + RETRY_AFTER, tracked, reason)
+            detail = repr(error)
+            if isinstance(error, ApiException):
+                detail = f"HTTP {error.status}: {_status_message(error)}"
             return self._report(tracked, obj, reason, "failed", plan, detail, logging.ERROR)
-        except Exception as error:  # a dropped connection: same as a failed write
-            metrics.WRITES.labels(LOOP, "error").inc()
-            self._push(now + RETRY_AFTER, tracked, reason)
-            return self._report(tracked, obj, reason, "failed", plan, repr(error), logging.ERROR)
         metrics.WRITES.labels(LOOP, "success").inc()
         written = self._clock.now()
         for change in plan.changes:
@@ -466,9 +460,15 @@ def _local(tracked: Tracked, scheduled: Scheduled) -> str:
     return f"{scheduled.fired_at.astimezone(zone):%a %Y-%m-%d %H:%M} {zone.key}"
 
 
-def _status_message(error: ApiException) -> str:
-    import json
+def _transient(error: Exception) -> bool:
+    """Worth retrying: throttling, conflicts, server errors and dropped connections; not a
+    request the server refused as invalid."""
+    if isinstance(error, ApiException):
+        return error.status in (409, 429) or error.status >= 500
+    return True
 
+
+def _status_message(error: ApiException) -> str:
     try:
         body: dict[str, Any] = json.loads(error.body or "{}")
         return str(body.get("message") or error.reason)
