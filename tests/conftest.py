@@ -59,12 +59,12 @@ class Harness:
         self.events = EventRecorder(None if dry_run else self.kube, clock)
         self.loop = ScheduleLoop(self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run)
         self.stop = threading.Event()
-        self.loop.start_watches(self.stop)
-        wait_for(self.loop.synced)
+        self.loop.watches.start(self.stop)
+        wait_for(self.loop.watches.synced)
 
     def sync(self) -> None:
         """Wait until the loop's caches hold every HPA and Deployment as the server has it."""
-        for informer in self.loop.informers:
+        for informer in self.loop.watches.informers:
             items, _ = self.kube.list(informer.resource)
             want = {
                 (
@@ -98,7 +98,7 @@ class Harness:
 
     def close(self) -> None:
         self.stop.set()
-        self.loop.stop_watches()
+        self.loop.watches.stop()
 
 
 @pytest.fixture

@@ -43,12 +43,15 @@ class Kube:
             response.release_conn()
 
     def list(
-        self, resource: Resource, namespace: str | None = None, label_selector: str | None = None
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """All objects, and the collection's resourceVersion to watch from."""
         kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": self._timeout}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
+        kwargs.update(_selectors(label_selector, field_selector))
         method = self._method(resource, "list", namespace)
         body = self._json(method(*self._args(resource, namespace), **kwargs))
         return body.get("items") or [], body["metadata"]["resourceVersion"]
@@ -61,6 +64,7 @@ class Kube:
         namespace: str | None = None,
         label_selector: str | None = None,
         timeout_seconds: int = 300,
+        field_selector: str | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(type, raw object) events from `resource_version` on; raises ApiException(410) when
         that version has expired. `stopper.stop()` ends the stream from another thread."""
@@ -70,9 +74,8 @@ class Kube:
             "timeout_seconds": timeout_seconds,
             "_request_timeout": (self._timeout, timeout_seconds + 30),
             "deserialize": False,
+            **_selectors(label_selector, field_selector),
         }
-        if label_selector:
-            kwargs["label_selector"] = label_selector
         method = self._method(resource, "list", namespace)
         for event in stopper.stream(method, *self._args(resource, namespace), **kwargs):
             yield event["type"], event["object"]
@@ -129,3 +132,28 @@ class Kube:
 
     def create_event(self, namespace: str, body: dict[str, Any]) -> Any:
         return self.create(EVENT, namespace, body)
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
+    chosen = {"label_selector": label_selector, "field_selector": field_selector}
+    return {name: value for name, value in chosen.items() if value}
+
+
+def transient(error: Exception) -> bool:
+    """Worth retrying: throttling, conflicts, server errors and dropped connections; not a
+    request the server refused as invalid."""
+    if isinstance(error, client.ApiException):
+        return error.status in (409, 429) or error.status >= 500
+    return True
+
+
+def describe(error: Exception) -> str:
+    """A failed request as a person reads it: the code and the server's own message."""
+    if not isinstance(error, client.ApiException):
+        return repr(error)
+    try:
+        body: dict[str, Any] = json.loads(error.body or "{}")
+        message = str(body.get("message") or error.reason)
+    except ValueError:
+        message = str(error.reason)
+    return f"HTTP {error.status}: {message}"

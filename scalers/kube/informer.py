@@ -3,10 +3,11 @@ re-watch after a dropped stream without re-listing, and re-list only after 410 G
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubernetes import watch
@@ -35,6 +36,7 @@ class Informer:
         handler: Handler,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         watch_timeout: int = 300,
     ) -> None:
         self.resource = resource
@@ -42,6 +44,7 @@ class Informer:
         self._handler = handler
         self._namespace = namespace
         self._selector = label_selector
+        self._fields = field_selector
         self._watch_timeout = watch_timeout
         self._cache: dict[str, Object] = {}
         self._lock = threading.Lock()
@@ -94,7 +97,9 @@ class Informer:
             self._stopper.stop()
 
     def _relist(self) -> str:
-        items, version = self._kube.list(self.resource, self._namespace, self._selector)
+        items, version = self._kube.list(
+            self.resource, self._namespace, self._selector, self._fields
+        )
         self.lists += 1
         fresh = {key_of(obj): obj for obj in items}
         with self._lock:
@@ -117,6 +122,7 @@ class Informer:
             self._namespace,
             self._selector,
             self._watch_timeout,
+            self._fields,
         )
         for kind, obj in events:
             if stop.is_set():
@@ -137,3 +143,52 @@ class Informer:
 
 def _version(obj: Object) -> str:
     return str(obj.get("metadata", {}).get("resourceVersion", ""))
+
+
+class Watches:
+    """A loop's informers, run together for as long as the loop runs."""
+
+    def __init__(self, informers: list[Informer]) -> None:
+        self.informers = informers
+        self._threads: list[threading.Thread] = []
+
+    def synced(self) -> bool:
+        return all(i.synced.is_set() for i in self.informers)
+
+    def start(self, stop: threading.Event) -> None:
+        self._threads = [
+            threading.Thread(
+                target=i.run, args=(stop,), name=f"watch-{i.resource.kind}", daemon=True
+            )
+            for i in self.informers
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for informer in self.informers:
+            informer.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    @contextlib.contextmanager
+    def running(self, stop: threading.Event, wake: threading.Event) -> Iterator[threading.Event]:
+        """Watch while the loop's body runs, and wait for the first LIST of each. Yields `halt`:
+        set on `stop` (which also sets `wake`, to end the loop's wait at once) or when the body
+        exits, raising or not."""
+        halt = threading.Event()
+
+        def relay() -> None:
+            stop.wait()
+            halt.set()
+            wake.set()
+
+        threading.Thread(target=relay, daemon=True).start()
+        self.start(halt)
+        try:
+            while not halt.is_set() and not self.synced():
+                halt.wait(0.05)
+            yield halt
+        finally:
+            halt.set()
+            self.stop()

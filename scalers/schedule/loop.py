@@ -5,27 +5,23 @@ the patch helper, and reports each decision as a log line, an Event and a metric
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from kubernetes.client import ApiException
 
 from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube import ownership
-from scalers.kube.client import Kube
+from scalers.kube.client import Kube, describe, transient
 from scalers.kube.events import EventRecorder
-from scalers.kube.informer import Informer, Object
+from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import DEPLOYMENT, HPA, Resource
-from scalers.log import decision
+from scalers.report import Outcome, Reporter
 from scalers.schedule.agenda import Agenda
 from scalers.schedule.annotation import (
     FIELDS,
@@ -72,19 +68,6 @@ class Tracked:
     generation: int = 0
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one pass did to one object: for the demo's account and for tests."""
-
-    kind: str
-    namespace: str
-    name: str
-    reason: str  # fire | catch-up
-    action: str  # write | would-write | refused | failed
-    changes: dict[str, tuple[int | None, int]] = field(default_factory=dict)
-    detail: str = ""
-
-
 class ScheduleLoop:
     name = LOOP
 
@@ -100,9 +83,11 @@ class ScheduleLoop:
         self._kube = kube
         self._clock = clock
         self._events = events
+        self._note = Reporter(LOOP, log, events).note
         self._zone = default_zone
         self._dry_run = dry_run
         self._informers = {r.kind: Informer(kube, r, self._changed(r)) for r in (HPA, DEPLOYMENT)}
+        self.watches = Watches(list(self._informers.values()))
         self._lock = threading.Lock()
         self._dirty: dict[str, Resource] = {}
         self._catch_up_all = True
@@ -133,53 +118,13 @@ class ScheduleLoop:
             self._catch_up_all = True
         self._wake.set()
 
-    @property
-    def informers(self) -> list[Informer]:
-        return list(self._informers.values())
-
-    def synced(self) -> bool:
-        return all(i.synced.is_set() for i in self._informers.values())
-
-    # -- the loop ---------------------------------------------------------------------------
-
-    def start_watches(self, stop: threading.Event) -> list[threading.Thread]:
-        threads = [
-            threading.Thread(
-                target=i.run, args=(stop,), name=f"watch-{i.resource.kind}", daemon=True
-            )
-            for i in self._informers.values()
-        ]
-        for thread in threads:
-            thread.start()
-        return threads
-
-    def stop_watches(self) -> None:
-        for informer in self._informers.values():
-            informer.stop()
-
     def run(self, stop: threading.Event) -> None:
-        watching = threading.Event()  # ends this run's watches, also when the loop raises
-
-        def relay() -> None:
-            stop.wait()
-            watching.set()
-            self._wake.set()  # out of the clock's wait at once
-
-        threading.Thread(target=relay, daemon=True).start()
-        watches = self.start_watches(watching)
         self.catch_up()
-        try:
-            while not stop.is_set() and not self.synced():
-                stop.wait(0.05)
+        with self.watches.running(stop, self._wake):
             while not stop.is_set():
                 self._wake.clear()
                 self.tick(self._clock.now())
                 self._clock.wait(self._seconds_to_next(), self._wake)
-        finally:
-            watching.set()
-            self.stop_watches()
-            for thread in watches:
-                thread.join(timeout=5)
 
     def _seconds_to_next(self) -> float:
         at = self._agenda.next_at()
@@ -306,11 +251,9 @@ class ScheduleLoop:
             )
         except Exception as error:
             metrics.WRITES.labels(LOOP, "error").inc()
-            if _transient(error):  # a failed write is not forgotten: it is tried again
+            if transient(error):  # a failed write is not forgotten: it is tried again
                 self._push(now + RETRY_AFTER, tracked, reason)
-            detail = repr(error)
-            if isinstance(error, ApiException):
-                detail = f"HTTP {error.status}: {_status_message(error)}"
+            detail = describe(error)
             return self._report(tracked, obj, reason, "failed", plan, detail, logging.ERROR)
         metrics.WRITES.labels(LOOP, "success").inc()
         written = self._clock.now()
@@ -366,30 +309,6 @@ class ScheduleLoop:
             self._events.emit(obj, kind, *EVENTS[action], text)
         changes = {c.field: (c.old, c.new) for c in plan.changes}
         return Outcome(kind, meta["namespace"], meta["name"], reason, action, changes, detail)
-
-    def _note(
-        self,
-        kind: str,
-        obj: Object,
-        message: str,
-        event: tuple[str, str] | None,
-        *,
-        reason: str,
-        action: str,
-        field: str | None = None,
-        old: int | None = None,
-        new: int | None = None,
-        level: int = logging.INFO,
-        **extra: Any,
-    ) -> None:
-        """One decision: its log line and, when `event` = (type, reason) is given, its Event."""
-        meta = obj["metadata"]
-        decision(
-            log, message, loop=LOOP, namespace=meta["namespace"], name=meta["name"], field=field,
-            old=old, new=new, reason=reason, action=action, level=level, kind=kind, **extra,
-        )  # fmt: skip
-        if event:
-            self._events.emit(obj, kind, event[0], event[1], message)
 
     def _report_kept(self, tracked: Tracked, obj: Object, plan: Plan) -> None:
         for kept in plan.overrides:
@@ -458,19 +377,3 @@ def _local(tracked: Tracked, scheduled: Scheduled) -> str:
     assert isinstance(tracked.schedule, Schedule)
     zone = tracked.schedule.rules[scheduled.action].zone
     return f"{scheduled.fired_at.astimezone(zone):%a %Y-%m-%d %H:%M} {zone.key}"
-
-
-def _transient(error: Exception) -> bool:
-    """Worth retrying: throttling, conflicts, server errors and dropped connections; not a
-    request the server refused as invalid."""
-    if isinstance(error, ApiException):
-        return error.status in (409, 429) or error.status >= 500
-    return True
-
-
-def _status_message(error: ApiException) -> str:
-    try:
-        body: dict[str, Any] = json.loads(error.body or "{}")
-        return str(body.get("message") or error.reason)
-    except ValueError:
-        return str(error.reason)
