@@ -13,6 +13,9 @@ from importlib.metadata import version
 from zoneinfo import ZoneInfo
 
 from scalers import log as logs
+from scalers.proportional.loop import Config
+from scalers.proportional.params import ParamsError, parse_default_params
+from scalers.proportional.targets import Target, parse_targets
 from scalers.schedule.annotation import zone_named
 
 log = logging.getLogger("scalers")
@@ -63,6 +66,83 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _targets(text: str) -> tuple[Target, ...]:
+    try:
+        return parse_targets(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _default_params(text: str) -> dict[str, str]:
+    try:
+        return parse_default_params(text)
+    except ParamsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _node_labels(text: str) -> str:
+    """CPA's "key=value,key2=value2", passed on as a label selector."""
+    for item in text.split(","):
+        key, equals, _ = item.partition("=")
+        if not equals or not key.strip():
+            raise argparse.ArgumentTypeError(f"{item!r}: expected key=value[,key=value...]")
+    return text
+
+
+def _seconds(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of seconds >= 1")
+    return int(text)
+
+
+def _proportional(parser: argparse.ArgumentParser) -> None:
+    """The proportional loop's flags: CPA's names and meaning, so its Deployment args carry over."""
+    group = parser.add_argument_group("proportional loop (cluster-proportional-autoscaler flags)")
+    group.add_argument(
+        "--proportional-loop",
+        action=argparse.BooleanOptionalAction,
+        default=_env("PROPORTIONAL_LOOP", "true") != "false",
+        help="run the proportional loop [SCALERS_PROPORTIONAL_LOOP, on]",
+    )
+    group.add_argument(
+        "--target",
+        type=_targets,
+        default=_env("TARGET", "hpa/coredns"),
+        help="what to size, comma-separated: hpa/NAME (its minReplicas), deployment/NAME, "
+        "statefulset/NAME, replicaset/NAME (replicas) [SCALERS_TARGET, hpa/coredns]",
+    )
+    group.add_argument(
+        "--namespace",
+        default=_env("NAMESPACE", "kube-system"),
+        help="namespace of the targets and the ConfigMap [SCALERS_NAMESPACE, kube-system]",
+    )
+    group.add_argument(
+        "--configmap",
+        default=_env("CONFIGMAP", "dns-autoscaler"),
+        help="ConfigMap of the parameters [SCALERS_CONFIGMAP, dns-autoscaler]",
+    )
+    group.add_argument(
+        "--default-params",
+        type=_default_params,
+        default=_env("DEFAULT_PARAMS"),
+        help="parameters to create the ConfigMap with when it is missing, e.g. "
+        '\'{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"min":2}}\' '
+        "[SCALERS_DEFAULT_PARAMS]",
+    )
+    group.add_argument(
+        "--nodelabels",
+        type=_node_labels,
+        default=_env("NODELABELS"),
+        help="count only nodes with these labels: key=value[,key=value...] [SCALERS_NODELABELS]",
+    )
+    group.add_argument(
+        "--poll-period-seconds",
+        type=_seconds,
+        default=_env("POLL_PERIOD_SECONDS", "10"),
+        help="resync period; changes are seen at once through watches [SCALERS_POLL_PERIOD_SECONDS, 10]",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="scalers",
@@ -81,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--context", default=_env("CONTEXT"), help="kubeconfig context [SCALERS_CONTEXT]"
     )
+    _proportional(run)
 
     demo = commands.add_parser(
         "demo", help="run the real controller against an in-process API server on a fast clock"
@@ -117,8 +198,20 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"scalers: {error}", file=sys.stderr)
         return 2
-    settings = Settings(args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop)
-    if not settings.schedule:
+    proportional = None
+    if args.proportional_loop:
+        proportional = Config(
+            targets=args.target,
+            namespace=args.namespace,
+            configmap=args.configmap,
+            default_params=args.default_params,
+            node_labels=args.nodelabels,
+            resync_seconds=args.poll_period_seconds,
+        )
+    settings = Settings(
+        args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop, proportional=proportional
+    )
+    if not settings.schedule and settings.proportional is None:
         print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
         return 2
     controller = Controller(connection, SystemClock(), settings)

@@ -12,6 +12,7 @@ from kubernetes import client
 from scalers.clock import Clock
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
+from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.runner import Loop, Runner
 from scalers.schedule.loop import ScheduleLoop
 
@@ -21,6 +22,7 @@ class Settings:
     timezone: ZoneInfo
     dry_run: bool = False
     schedule: bool = True
+    proportional: Config | None = None  # None: the proportional loop is off
 
 
 class Controller:
@@ -29,11 +31,18 @@ class Controller:
         # A dry run writes nothing, Events included.
         self.events = EventRecorder(None if settings.dry_run else self.kube, clock)
         self.schedule: ScheduleLoop | None = None
+        self.proportional: ProportionalLoop | None = None
         loops: list[Loop] = []
+        if settings.proportional is not None:
+            self.proportional = ProportionalLoop(
+                self.kube, clock, self.events, settings.proportional, dry_run=settings.dry_run
+            )
+            loops.append(self.proportional)
         if settings.schedule:
             self.schedule = ScheduleLoop(
-                self.kube, clock, self.events, settings.timezone, dry_run=settings.dry_run
-            )
+                self.kube, clock, self.events, settings.timezone, dry_run=settings.dry_run,
+                claimed=self.proportional.claims() if self.proportional else frozenset(),
+            )  # fmt: skip
             loops.append(self.schedule)
         self.runner = Runner(loops)
 

@@ -15,6 +15,7 @@ from scalers.clock import ManualClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
+from scalers.kube.informer import Informer
 from scalers.schedule.loop import ScheduleLoop
 
 # Monday 2 November 2026, 08:00 UTC.
@@ -49,44 +50,52 @@ def kube(server: FakeApiServer) -> Kube:
     return Kube(server.api_client())
 
 
+def sync(kube: Kube, informers: list[Informer]) -> None:
+    """Wait until each cache holds exactly what a LIST of the same query returns now."""
+
+    def versions(objects: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+        return {
+            (
+                o["metadata"].get("namespace", ""),
+                o["metadata"]["name"],
+                o["metadata"]["resourceVersion"],
+            )
+            for o in objects
+        }
+
+    for informer in informers:
+        items, _ = kube.list(
+            informer.resource, informer.namespace, informer.label_selector, informer.field_selector
+        )
+        want = versions(items)
+        wait_for(lambda i=informer, w=want: versions(i.items()) == w)
+
+
 class Harness:
     """A schedule loop whose watches run for real and whose ticks the test calls."""
 
-    def __init__(self, server: FakeApiServer, clock: ManualClock, dry_run: bool, zone: str) -> None:
+    def __init__(
+        self,
+        server: FakeApiServer,
+        clock: ManualClock,
+        dry_run: bool,
+        zone: str,
+        claimed: frozenset[str] = frozenset(),
+    ) -> None:
         self.server = server
         self.clock = clock
         self.kube = Kube(server.api_client())
         self.events = EventRecorder(None if dry_run else self.kube, clock)
-        self.loop = ScheduleLoop(self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run)
+        self.loop = ScheduleLoop(
+            self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed
+        )
         self.stop = threading.Event()
         self.loop.watches.start(self.stop)
         wait_for(self.loop.watches.synced)
 
     def sync(self) -> None:
         """Wait until the loop's caches hold every HPA and Deployment as the server has it."""
-        for informer in self.loop.watches.informers:
-            items, _ = self.kube.list(informer.resource)
-            want = {
-                (
-                    o["metadata"]["namespace"],
-                    o["metadata"]["name"],
-                    o["metadata"]["resourceVersion"],
-                )
-                for o in items
-            }
-            wait_for(
-                lambda i=informer, w=want: (
-                    {
-                        (
-                            o["metadata"]["namespace"],
-                            o["metadata"]["name"],
-                            o["metadata"]["resourceVersion"],
-                        )
-                        for o in i.items()
-                    }
-                    == w
-                )
-            )
+        sync(self.kube, self.loop.watches.informers)
 
     def tick(self, at: datetime | None = None) -> list[Any]:
         if at is not None:
@@ -105,8 +114,10 @@ class Harness:
 def harness(server: FakeApiServer, clock: ManualClock) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(dry_run: bool = False, zone: str = "UTC") -> Harness:
-        made.append(Harness(server, clock, dry_run, zone))
+    def make(
+        dry_run: bool = False, zone: str = "UTC", claimed: frozenset[str] = frozenset()
+    ) -> Harness:
+        made.append(Harness(server, clock, dry_run, zone, claimed))
         return made[-1]
 
     yield make

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scalers.fakeapi import FakeApiServer
 from scalers.log import DECISION_KEYS
 from tests.conftest import hpa, wait_for
+from tests.test_proportional_loop import node
 
 SCALERS = [sys.executable, "-m", "scalers.cli"]
 
@@ -18,24 +21,40 @@ SCALERS = [sys.executable, "-m", "scalers.cli"]
 def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path: Path) -> None:
     with FakeApiServer() as server:
         server.create(hpa("web", json.dumps([{"schedule": "* * * * *", "minReplicas": 3}])))
+        server.create(hpa("coredns", None, 1, 10, namespace="kube-system"))
+        for i in range(4):
+            server.create(node(f"node-{i}"))
         kubeconfig = tmp_path / "kubeconfig"
         server.write_kubeconfig(str(kubeconfig))
         process = subprocess.Popen(
-            [*SCALERS, "run", "--kubeconfig", str(kubeconfig)],
+            [*SCALERS, "run", "--kubeconfig", str(kubeconfig),
+             "--default-params", '{"linear": {"nodesPerReplica": 2, "min": 1}}'],
             stderr=subprocess.PIPE,
             text=True,
-        )
+        )  # fmt: skip
         try:
-            get = lambda: server.get("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web")  # noqa: E731
-            wait_for(lambda: get()["spec"]["minReplicas"] == 3, timeout=20)
+            get = lambda ns, name: server.get("autoscaling/v2", "HorizontalPodAutoscaler", ns, name)  # noqa: E731
+            wait_for(lambda: get("shop", "web")["spec"]["minReplicas"] == 3, timeout=20)
+            wait_for(lambda: get("kube-system", "coredns")["spec"]["minReplicas"] == 2, timeout=20)
+            created = server.get("v1", "ConfigMap", "kube-system", "dns-autoscaler")
+            assert created is not None and "linear" in created["data"]
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=20)
         finally:
             process.kill()
     assert process.returncode == 0, stderr[-3000:]
     lines = [json.loads(line) for line in stderr.splitlines()]
-    [write] = [line for line in lines if line.get("action") == "write"]
-    assert set(DECISION_KEYS) <= set(write)
+    [write, floor] = sorted(
+        (line for line in lines if line.get("action") == "write"), key=lambda line: line["loop"]
+    )[::-1]
+    assert set(DECISION_KEYS) <= set(write) and set(DECISION_KEYS) <= set(floor)
+    assert (floor["loop"], floor["namespace"], floor["name"], floor["field"]) == (
+        "proportional",
+        "kube-system",
+        "coredns",
+        "minReplicas",
+    )
+    assert (floor["old"], floor["new"], floor["reason"]) == (1, 2, "linear")
     assert (write["loop"], write["namespace"], write["name"]) == ("schedule", "shop", "web")
     assert (write["field"], write["old"], write["new"], write["reason"]) == (
         "minReplicas",
@@ -64,6 +83,38 @@ def test_an_unknown_timezone_flag_is_refused_before_anything_starts() -> None:
     )
     assert result.returncode == 2
     assert "unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--target", "pod/coredns", "expected KIND/NAME with KIND one of hpa, deployment"),
+        ("--default-params", '{"linear": {"min": 1}}', "linear"),
+        ("--default-params", "{nope", "--default-params"),
+        ("--nodelabels", "pool", "expected key=value"),
+        ("--poll-period-seconds", "0", "whole number of seconds >= 1"),
+    ],
+)
+def test_bad_proportional_flags_are_refused_before_anything_starts(
+    flag: str, value: str, message: str
+) -> None:
+    result = subprocess.run(
+        [*SCALERS, "run", f"{flag}={value}"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert flag in result.stderr and message in result.stderr
+
+
+def test_flags_fall_back_to_the_environment() -> None:
+    result = subprocess.run(
+        [*SCALERS, "run"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "SCALERS_TARGET": "cronjob/x"},
+    )
+    assert result.returncode == 2
+    assert "'cronjob/x'" in result.stderr
 
 
 def test_the_demo_tells_the_story_of_a_day() -> None:

@@ -42,9 +42,10 @@ class Informer:
         self.resource = resource
         self._kube = kube
         self._handler = handler
-        self._namespace = namespace
-        self._selector = label_selector
-        self._fields = field_selector
+        # The query this cache answers: what a LIST of the same objects would pass.
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
         self._watch_timeout = watch_timeout
         self._cache: dict[str, Object] = {}
         self._lock = threading.Lock()
@@ -98,7 +99,7 @@ class Informer:
 
     def _relist(self) -> str:
         items, version = self._kube.list(
-            self.resource, self._namespace, self._selector, self._fields
+            self.resource, self.namespace, self.label_selector, self.field_selector
         )
         self.lists += 1
         fresh = {key_of(obj): obj for obj in items}
@@ -119,10 +120,10 @@ class Informer:
             self.resource,
             version,
             self._stopper,
-            self._namespace,
-            self._selector,
+            self.namespace,
+            self.label_selector,
             self._watch_timeout,
-            self._fields,
+            self.field_selector,
         )
         for kind, obj in events:
             if stop.is_set():

@@ -79,12 +79,14 @@ class ScheduleLoop:
         default_zone: ZoneInfo,
         dry_run: bool = False,
         writers: int = 16,
+        claimed: frozenset[str] = frozenset(),
     ) -> None:
         self._kube = kube
         self._clock = clock
         self._events = events
         self._note = Reporter(LOOP, log, events).note
         self._zone = default_zone
+        self._claimed = claimed  # HPAs ("namespace/name") whose floor the proportional loop owns
         self._dry_run = dry_run
         self._informers = {r.kind: Informer(kube, r, self._changed(r)) for r in (HPA, DEPLOYMENT)}
         self.watches = Watches(list(self._informers.values()))
@@ -187,6 +189,16 @@ class ScheduleLoop:
         self._tracked[key] = tracked
         self._report_parse(tracked, obj, previous)
         if isinstance(schedule, Rejected) or inputs[2]:
+            return None
+        if resource is HPA and key.split(":", 1)[1] in self._claimed:
+            message = (
+                "this HPA is a target of the proportional loop, which owns its minReplicas: "
+                "the schedule is not applied (one owner per field)"
+            )
+            self._note(
+                resource.kind, obj, message, ("Warning", "ScheduleIgnored"),
+                reason="proportional-target", action="ignored", level=logging.WARNING,
+            )  # fmt: skip
             return None
         self._push_next_fire(tracked, now)
         return tracked

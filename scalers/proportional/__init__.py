@@ -1,0 +1,1 @@
+"""The proportional loop: CPA's math on the cluster's nodes and cores."""

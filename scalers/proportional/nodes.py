@@ -1,0 +1,69 @@
+"""Which nodes CPA counts and the cores they bring, as its k8sclient.GetClusterStatus does.
+
+Every node counts towards the totals; a node is schedulable when it is not cordoned
+(`spec.unschedulable`) and its Ready condition is "True" (the Ready check is CPA's since PR #254,
+2025; before it, cordoning alone decided). Cores are `status.allocatable.cpu` (capacity before
+CPA 1.8.0), summed exactly and rounded up once, as resource.Quantity.Value() does, so four nodes
+of 3500m bring 14 cores, not 16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_UP, Decimal
+from typing import Any
+
+from kubernetes.utils.quantity import parse_quantity
+
+from scalers.proportional.params import ClusterStatus
+
+
+@dataclass(frozen=True)
+class NodeShare:
+    """What one node adds to the cluster's status."""
+
+    schedulable: bool
+    cores: Decimal
+
+
+def node_share(node: Mapping[str, Any]) -> NodeShare:
+    """From a Node as the API returns it. A malformed CPU quantity raises ValueError (Go's client
+    would not decode such a node at all)."""
+    spec = node.get("spec") or {}
+    status = node.get("status") or {}
+    cpu = (status.get("allocatable") or {}).get("cpu")
+    return NodeShare(
+        schedulable=not spec.get("unschedulable", False) and _ready(status),
+        cores=Decimal(0) if cpu is None else parse_quantity(cpu),
+    )
+
+
+def _ready(status: Mapping[str, Any]) -> bool:
+    """The first Ready condition decides; without one a node is not ready."""
+    for condition in status.get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+def cluster_status(shares: Iterable[NodeShare]) -> ClusterStatus:
+    total_nodes = schedulable_nodes = 0
+    total_cores = schedulable_cores = Decimal(0)
+    for share in shares:
+        total_nodes += 1
+        total_cores += share.cores
+        if share.schedulable:
+            schedulable_nodes += 1
+            schedulable_cores += share.cores
+    return ClusterStatus(
+        total_nodes=total_nodes,
+        schedulable_nodes=schedulable_nodes,
+        total_cores=_round_up(total_cores),
+        schedulable_cores=_round_up(schedulable_cores),
+    )
+
+
+def _round_up(cores: Decimal) -> int:
+    """resource.Quantity.Value(): rounded up, away from zero."""
+    return int(cores.to_integral_value(rounding=ROUND_UP))

@@ -1,0 +1,71 @@
+"""What the proportional loop sizes, and the value it gives each target: pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scalers.kube.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
+
+KINDS = {"hpa": HPA, "deployment": DEPLOYMENT, "statefulset": STATEFULSET, "replicaset": REPLICASET}
+
+
+@dataclass(frozen=True)
+class Target:
+    resource: Resource
+    name: str
+
+    @property
+    def field(self) -> str:
+        """An HPA gets its floor; a workload gets its replicas, through the scale subresource."""
+        return "minReplicas" if self.resource is HPA else "replicas"
+
+    def __str__(self) -> str:
+        kind = next(k for k, r in KINDS.items() if r is self.resource)
+        return f"{kind}/{self.name}"
+
+
+def parse_targets(text: str) -> tuple[Target, ...]:
+    """CPA's `--target` list, e.g. "hpa/coredns" or "deployment/a,statefulset/b"."""
+    targets = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, name = item.partition("/")
+        resource = KINDS.get(kind.lower())
+        if resource is None or not name or "/" in name:
+            raise ValueError(
+                f"target {item!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
+            )
+        targets.append(Target(resource, name))
+    if not targets:
+        raise ValueError("no target given (e.g. hpa/coredns)")
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"target list {text!r} names the same object twice")
+    return tuple(targets)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The value one target should have: `wanted` is what the parameters asked for, `new` what
+    the target can take."""
+
+    field: str
+    old: int | None
+    new: int
+    wanted: int
+    limit: str = ""  # why new != wanted
+
+    @property
+    def changes(self) -> bool:
+        return self.old != self.new
+
+
+def size(target: Target, replicas: int, spec: dict[str, Any]) -> Sizing:
+    if target.resource is not HPA:
+        return Sizing("replicas", spec.get("replicas"), replicas, replicas)
+    old = spec.get("minReplicas", 1)  # the API server's default
+    ceiling = spec["maxReplicas"]
+    if replicas > ceiling:
+        return Sizing("minReplicas", old, ceiling, replicas, f"clamped to maxReplicas {ceiling}")
+    if replicas < 1:
+        return Sizing("minReplicas", old, 1, replicas, "an HPA's minReplicas is at least 1")
+    return Sizing("minReplicas", old, replicas, replicas)

@@ -1,0 +1,123 @@
+"""Counting nodes and cores as CPA's k8sclient.GetClusterStatus does: who is schedulable, what
+counts as a core, and where the rounding happens."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from scalers.proportional.nodes import NodeShare, cluster_status, node_share
+from scalers.proportional.params import ClusterStatus
+
+READY = {"type": "Ready", "status": "True"}
+
+
+def node(
+    cpu: str | None = "4",
+    conditions: list[dict[str, str]] | None = None,
+    unschedulable: bool | None = None,
+    capacity: str = "64",
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "capacity": {"cpu": capacity, "memory": "16Gi"},
+        "allocatable": {"memory": "15Gi"} | ({"cpu": cpu} if cpu is not None else {}),
+        "conditions": [{"type": "MemoryPressure", "status": "False"}, READY]
+        if conditions is None
+        else conditions,
+    }
+    spec = {} if unschedulable is None else {"unschedulable": unschedulable}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n"},
+        "spec": spec,
+        "status": status,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "schedulable"),
+    [
+        (node(), True),
+        (node(unschedulable=False), True),
+        (node(unschedulable=True), False),
+        (node(conditions=[{"type": "Ready", "status": "False"}]), False),
+        (node(conditions=[{"type": "Ready", "status": "Unknown"}]), False),
+        (node(conditions=[{"type": "MemoryPressure", "status": "False"}]), False),
+        (node(conditions=[]), False),
+        ({"metadata": {"name": "bare"}}, False),
+        (node(unschedulable=True, conditions=[READY]), False),
+    ],
+    ids=[
+        "ready",
+        "explicitly schedulable",
+        "cordoned",
+        "NotReady",
+        "Ready unknown",
+        "no Ready condition",
+        "no conditions",
+        "no spec or status",
+        "cordoned though ready",
+    ],
+)
+def test_schedulable_means_not_cordoned_and_ready(raw: dict[str, Any], schedulable: bool) -> None:
+    assert node_share(raw).schedulable is schedulable
+
+
+@pytest.mark.parametrize(
+    ("cpu", "cores"),
+    [
+        ("4", Decimal(4)),
+        ("3500m", Decimal("3.5")),
+        ("1.5", Decimal("1.5")),
+        ("250m", Decimal("0.25")),
+        (None, Decimal(0)),
+    ],
+)
+def test_cores_are_allocatable_cpu_not_capacity(cpu: str | None, cores: Decimal) -> None:
+    assert node_share(node(cpu=cpu, capacity="64")).cores == cores
+
+
+def test_a_malformed_quantity_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        node_share(node(cpu="four"))
+
+
+def test_totals_count_every_node_and_schedulable_only_the_usable_ones() -> None:
+    nodes = [
+        node(cpu="4"),
+        node(cpu="8", unschedulable=True),
+        node(cpu="16", conditions=[{"type": "Ready", "status": "False"}]),
+        node(cpu="2"),
+    ]
+    assert cluster_status(node_share(n) for n in nodes) == ClusterStatus(
+        total_nodes=4, schedulable_nodes=2, total_cores=30, schedulable_cores=6
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpus", "cores"),
+    [
+        (["3500m"] * 4, 14),  # 14, not 4 x ceil(3.5) = 16: the sum is rounded, once
+        (["3500m"] * 3, 11),  # 10.5 rounds up
+        (["1m"], 1),
+        (["999m", "1m"], 1),
+        (["2", "100n"], 3),
+        ([], 0),
+    ],
+)
+def test_milli_cpus_are_summed_then_rounded_up_once(cpus: list[str], cores: int) -> None:
+    result = cluster_status(
+        NodeShare(schedulable=True, cores=node_share(node(cpu=c)).cores) for c in cpus
+    )
+    assert (result.total_cores, result.schedulable_cores) == (cores, cores)
+    assert result.total_nodes == result.schedulable_nodes == len(cpus)
+
+
+def test_schedulable_cores_are_rounded_separately_from_the_total() -> None:
+    shares = [NodeShare(True, Decimal("1.5")), NodeShare(False, Decimal("1.5"))]
+    assert cluster_status(shares) == ClusterStatus(
+        total_nodes=2, schedulable_nodes=1, total_cores=3, schedulable_cores=2
+    )
