@@ -24,12 +24,27 @@ from scalers.controller import Controller, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
 from scalers.kube.resources import EVENT
+from scalers.proportional.loop import Config
 from scalers.schedule.annotation import SCHEDULE_ANNOTATION
 
 LOCAL = ZoneInfo("Europe/Berlin")
 # Monday 23 November 2026, 08:50 in Berlin: ten minutes before business hours.
 START = datetime(2026, 11, 23, 8, 50, tzinfo=LOCAL).astimezone(UTC)
 GITOPS = "argocd-controller"
+# The demo's cluster changes in virtual minutes; ten-minute resyncs keep the fast clock calm.
+PROPORTIONAL = Config(resync_seconds=600)
+
+
+def node(name: str, ready: bool = True) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"node.kubernetes.io/instance-type": "m6i.xlarge"}},
+        "status": {
+            "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "58"},
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
+    }
 
 
 def find_examples(given: str | None) -> Path:
@@ -62,7 +77,9 @@ class Demo:
         self.out = out
         self.clock = FastClock(START, args.speed, running=False)
         self.server = FakeApiServer(clock=self.clock.now)
-        self.settings = Settings(args.timezone, dry_run=args.dry_run, schedule=True)
+        self.settings = Settings(
+            args.timezone, dry_run=args.dry_run, schedule=True, proportional=PROPORTIONAL
+        )
         self.stop_events = threading.Event()
 
     def local(self, instant: datetime) -> str:
@@ -81,9 +98,11 @@ class Demo:
         stop = threading.Event()
         thread = threading.Thread(target=controller.run, args=(stop,), name="controller")
         thread.start()
-        assert controller.schedule is not None
-        while controller.schedule.last_tick is None and thread.is_alive():
-            threading.Event().wait(0.01)  # the first pass, whatever the speed
+        assert controller.schedule is not None and controller.proportional is not None
+        while thread.is_alive() and (
+            controller.schedule.last_tick is None or controller.proportional.last_evaluation is None
+        ):
+            threading.Event().wait(0.01)  # the first passes, whatever the speed
         self.clock.go()
         return stop, thread
 
@@ -134,9 +153,25 @@ class Demo:
                     threading.Event().wait()
         return 0
 
+    def nodes(self, first: int, count: int, change: str) -> list[str]:
+        """Nodes node-<first>... join (add), turn NotReady (fail) or leave (delete)."""
+        names = [f"node-{i:02d}" for i in range(first, first + count)]
+        for name in names:
+            if change == "add":
+                self.server.create(node(name), manager="kubelet")
+            elif change == "fail":
+                self.server.update(node(name, ready=False), manager="kubelet", subresource="status")
+            else:
+                self.server.delete("v1", "Node", None, name)
+        return names
+
     def scenario(self) -> None:
-        self.say("controller starts: catch-up applies what the schedules say now")
+        self.nodes(0, 3, "add")
+        self.say("controller starts with 3 nodes: the schedules' catch-up, CoreDNS floor stays 2")
         stop, thread = self.start_controller()
+        self.until(8, 55)
+        self.say("the cluster-autoscaler adds 45 nodes ahead of business hours: CoreDNS floor 3")
+        self.nodes(3, 45, "add")
         self.until(9, 30)
         self.say("on-call raises shop/web minReplicas to 15 by hand (kubectl patch)")
         self.server.patch(
@@ -177,6 +212,17 @@ class Demo:
             },
             manager=GITOPS,
         )
+        self.until(11, 30)
+        self.say("EC2 reclaims 20 spot nodes: NotReady, they stop counting; CoreDNS floor 2")
+        self.nodes(28, 20, "fail")
+        self.until(12)
+        self.say("20 replacement nodes join and the reclaimed ones are deleted: floor 3 again")
+        self.nodes(48, 20, "add")
+        self.nodes(28, 20, "delete")
+        self.until(20, 30)
+        self.say("evening: the cluster-autoscaler removes 40 nodes")
+        self.nodes(48, 20, "delete")
+        self.nodes(8, 20, "delete")
         self.until(6, day=24)
         self.say("end of the demo")
         stop.set()
@@ -193,6 +239,13 @@ class Demo:
                 ("minReplicas", "maxReplicas"),
             ),
             ("apps/v1", "Deployment", "batch", "report-worker", ("replicas",)),
+            (
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                "kube-system",
+                "coredns",
+                ("minReplicas",),
+            ),
         ]:
             obj = self.server.get(api_version, kind, namespace, name)
             if obj is None:

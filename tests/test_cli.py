@@ -131,6 +131,10 @@ def test_the_demo_tells_the_story_of_a_day() -> None:
         "InvalidSchedule: action 1: schedule '0 0 9 * * 1-5' has 6 fields",
         "ScheduledScale: replicas 0 -> 6",
         "ScheduledScale: minReplicas 15 -> 2 (fire",
+        "ProportionalScale: minReplicas 2 -> 3 (linear: 48 of 48 nodes",
+        "ProportionalScale: minReplicas 3 -> 2 (linear: 28 of 48 nodes",
+        "ProportionalScale: minReplicas 3 -> 2 (linear: 8 of 8 nodes",
     ):
         assert expected in out
     assert "minReplicas: 2 (kube-scalers-schedule); maxReplicas: 40 (kube-scalers-schedule)" in out
+    assert "kube-system/coredns  minReplicas: 2 (kube-scalers-proportional)" in out

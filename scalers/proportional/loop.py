@@ -235,8 +235,9 @@ class ProportionalLoop:
                 metrics.WRITES.labels(LOOP, "error").inc()
                 action, detail = "failed", describe(error)
                 event, level = ("Warning", "ProportionalWriteFailed"), logging.ERROR
+        message = f"{change} ({detail})" if action == "write" else f"{action} {change}: {detail}"
         self._note(
-            kind, obj, f"{action} {change} ({detail})", event, field=sizing.field,
+            kind, obj, message, event, field=sizing.field,
             old=sizing.old, new=sizing.new, reason=mode, action=action, level=level,
         )  # fmt: skip
         changes = {sizing.field: (sizing.old, sizing.new)}
