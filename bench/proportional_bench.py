@@ -197,6 +197,8 @@ def main() -> None:
     print(f"(4) start -> LIST of {nodes} nodes answered: {listed[0] - started:.3f} s")
     first = patches(started)[0].at
     print(f"(4) start -> first evaluation's PATCH answered: {first - started:.3f} s")
+    settled = proc_kib("VmRSS", str(child.pid))
+    print(f"(1) controller RSS once settled, {nodes} nodes cached: {settled / MIB:.1f} MiB")
     time.sleep(3)
 
     # (2) node created -> PATCH answered
