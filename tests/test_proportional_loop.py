@@ -443,3 +443,19 @@ def test_a_proportional_target_keeps_its_floor_and_its_schedule_is_not_applied(
     assert p.hpa()["spec"] == p.hpa()["spec"] | {"minReplicas": 6, "maxReplicas": 20}
     [ignored] = [e for e in schedule.events.sent if e["reason"] == "ScheduleIgnored"]
     assert ignored["type"] == "Warning" and ignored["involvedObject"]["name"] == "coredns"
+
+
+def test_a_write_the_watch_has_not_brought_back_is_not_sent_again(server, proportional):
+    add_nodes(server, 6)
+    server.create(coredns_hpa())
+    server.create(configmap(LINEAR))
+    p = proportional()
+    sync(p.kube, p.loop.watches.informers)
+    p.close()  # the caches stand still from here: our write never comes back through them
+    server.reset_requests()
+
+    [outcome] = p.loop.evaluate()
+    assert p.loop.evaluate() == []
+
+    assert outcome.changes == {"minReplicas": (2, 6)}
+    assert len([r for r in server.requests if r.method == "PATCH"]) == 1

@@ -25,7 +25,7 @@ class EventRecorder:
         self._clock = clock
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._remember = remember
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._writing = 0
         self._quiet = threading.Condition()
@@ -90,11 +90,15 @@ class EventRecorder:
                 self._quiet.notify_all()
 
     def run(self, stop: threading.Event) -> None:
+        def wake_on_stop() -> None:
+            stop.wait()
+            self._queue.put(None)
+
+        threading.Thread(target=wake_on_stop, daemon=True).start()
         while not stop.is_set():
-            try:
-                body = self._queue.get(timeout=0.5)
-            except queue.Empty:
-                continue
+            body = self._queue.get()
+            if body is None:  # stopping
+                break
             with self._quiet:
                 self._quiet.wait_for(lambda: self._writing == 0 or stop.is_set(), timeout=5)
             self._post(body)
@@ -106,7 +110,8 @@ class EventRecorder:
                 body = self._queue.get_nowait()
             except queue.Empty:
                 return
-            self._post(body)
+            if body is not None:
+                self._post(body)
 
     def _post(self, body: dict[str, Any]) -> None:
         assert self._kube is not None

@@ -60,6 +60,9 @@ class ProportionalLoop:
         self._lock = threading.Lock()
         self._shares: dict[str, NodeShare] = {}
         self._said: dict[str, str] = {}  # topic -> the last state logged about it
+        # target -> (resourceVersion written over, field, value): a write the watch has not
+        # brought back yet, so that the next pass does not send it again
+        self._written: dict[Target, tuple[str, str, int]] = {}
         self._wake = threading.Event()
         namespace = config.namespace
         self._nodes = Informer(kube, NODE, self._node_changed, label_selector=config.node_labels)
@@ -204,7 +207,11 @@ class ProportionalLoop:
                 )
             return None
         self._first(str(target), "present")
-        sizing = size(target, replicas, obj.get("spec") or {})
+        spec = obj.get("spec") or {}
+        written = self._written.get(target)
+        if written and written[0] == obj["metadata"].get("resourceVersion"):
+            spec = spec | {written[1]: written[2]}
+        sizing = size(target, replicas, spec)
         kind = target.resource.kind
         if self._first(f"{target} limit", f"{sizing.wanted} {sizing.limit}") and sizing.limit:
             message = f"{basis} give {sizing.wanted} replicas; {sizing.field} {sizing.limit}"
@@ -231,6 +238,7 @@ class ProportionalLoop:
                     {sizing.field: sizing.new}, FIELD_MANAGER,
                 )  # fmt: skip
                 metrics.WRITES.labels(LOOP, "success").inc()
+                self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
             except Exception as error:  # tried again at the next pass
                 metrics.WRITES.labels(LOOP, "error").inc()
                 action, detail = "failed", describe(error)
