@@ -30,3 +30,28 @@ REJECTED_PARAMETERS = Counter(
 NODES = Gauge("scalers_proportional_nodes", "Nodes counted, by state", ["state"])
 CORES = Gauge("scalers_proportional_cores", "Allocatable cores counted, by node state", ["state"])
 REPLICAS = Gauge("scalers_proportional_replicas", "Replicas the proportional parameters give")
+API_ERRORS = Counter(
+    "scalers_api_errors_total", "Failed API requests, by HTTP code (or connection)", ["code"]
+)
+API_RETRIES = Counter(
+    "scalers_api_retries_total",
+    "API requests retried after a 429, 5xx or dropped connection",
+    ["code"],
+)
+WATCH_RESTARTS = Counter(
+    "scalers_watch_restarts_total", "Watches restarted after a failure, by kind", ["kind"]
+)
+WATCH_RELISTS = Counter(
+    "scalers_watch_relists_total", "Full LISTs after a watch expired (410 Gone), by kind", ["kind"]
+)
+LAST_EVALUATION = Gauge(
+    "scalers_last_evaluation_timestamp_seconds",
+    "When each loop last finished a pass (Unix time)",
+    ["loop"],
+)
+LEADER = Gauge("scalers_leader", "1 while this process holds the leader Lease")
+SCHEDULED = Gauge(
+    "scalers_scheduled_replicas",
+    "The value the schedule sets now, per object and field",
+    ["namespace", "name", "field"],
+)

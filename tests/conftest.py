@@ -45,9 +45,14 @@ def server(clock: ManualClock) -> Iterator[FakeApiServer]:
         yield srv
 
 
+def client_of(server: FakeApiServer) -> Kube:
+    """The adapter as the controller builds it, with retries backing off for milliseconds."""
+    return Kube(server.api_client(), backoff=0.001)
+
+
 @pytest.fixture
 def kube(server: FakeApiServer) -> Kube:
-    return Kube(server.api_client())
+    return client_of(server)
 
 
 def sync(kube: Kube, informers: list[Informer]) -> None:
@@ -84,7 +89,7 @@ class Harness:
     ) -> None:
         self.server = server
         self.clock = clock
-        self.kube = Kube(server.api_client())
+        self.kube = client_of(server)
         self.events = EventRecorder(None if dry_run else self.kube, clock)
         self.loop = ScheduleLoop(
             self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed

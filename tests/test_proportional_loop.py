@@ -14,12 +14,11 @@ from prometheus_client import REGISTRY
 
 from scalers.clock import ManualClock, SystemClock
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
 from scalers.kube.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET
 from scalers.proportional.loop import FIELD_MANAGER, Config, ProportionalLoop
 from scalers.proportional.targets import Target
-from tests.conftest import hpa, sync, wait_for
+from tests.conftest import client_of, hpa, sync, wait_for
 
 NS = "kube-system"
 LINEAR = {"linear": json.dumps({"coresPerReplica": 4, "nodesPerReplica": 2, "min": 1})}
@@ -76,7 +75,7 @@ class Proportional:
         self, server: FakeApiServer, clock: ManualClock, config: Config, dry_run: bool
     ) -> None:
         self.server = server
-        self.kube = Kube(server.api_client())
+        self.kube = client_of(server)
         self.events = EventRecorder(None if dry_run else self.kube, clock)
         self.loop = ProportionalLoop(self.kube, clock, self.events, config, dry_run=dry_run)
         self.stop = threading.Event()
@@ -353,7 +352,7 @@ def test_a_failed_write_is_retried_at_the_next_pass(server, proportional):
     server.create(coredns_hpa())
     server.create(configmap(LINEAR))
     p = proportional()
-    server.faults.inject(500, count=1, method="PATCH")
+    server.faults.inject(500, count=5, method="PATCH")  # more than the client's 4 retries
 
     [failed] = p.evaluate()
     [retried] = p.evaluate()
@@ -393,7 +392,7 @@ def test_a_burst_of_nodes_costs_one_write_and_is_seen_within_seconds(server):
     server.create(coredns_hpa(min_replicas=1, max_replicas=1000))
     server.create(configmap({"linear": json.dumps({"nodesPerReplica": 1})}))
     add_nodes(server, 2)
-    kube = Kube(server.api_client())
+    kube = client_of(server)
     clock = SystemClock()
     loop = ProportionalLoop(
         kube, clock, EventRecorder(kube, clock), Config(resync_seconds=300, debounce_seconds=1.0)

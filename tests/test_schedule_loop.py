@@ -265,8 +265,8 @@ def test_a_failed_write_is_retried(server, harness):
     server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
     h.tick(at(8, 0))
-    server.faults.inject(
-        status=500, count=1, method="PATCH", path_contains="horizontalpodautoscalers"
+    server.faults.inject(  # more than the client's 4 retries
+        status=500, count=5, method="PATCH", path_contains="horizontalpodautoscalers"
     )
 
     assert [o.action for o in h.tick(at(9, 0))] == ["failed"]

@@ -6,21 +6,87 @@ thousands of objects into the client's models would cost more than the decisions
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubernetes import client, watch
+from urllib3.exceptions import HTTPError
 
+from scalers import metrics
 from scalers.kube.resources import EVENT, Resource
+
+log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
 
 
+class RateLimiter:
+    """A token bucket, as client-go's client-side limit: `burst` requests at once, then `qps`
+    a second. A qps of 0 means no limit."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self._qps = qps
+        self._burst = max(1, burst)
+        self._tokens = float(self._burst)
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        if self._qps <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._qps)
+            self._at = now
+            self._tokens -= 1
+            wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
+        if wait:
+            time.sleep(wait)  # a real-time limit on real requests, not schedule time
+
+
 class Kube:
-    def __init__(self, api_client: client.ApiClient, request_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        request_timeout: float = 30.0,
+        qps: float = 0.0,
+        burst: int = 1,
+        retries: int = 4,
+        backoff: float = 0.2,
+    ) -> None:
         self.api_client = api_client
         self._timeout = request_timeout
         self._apis: dict[type, Any] = {}
+        self._limiter = RateLimiter(qps, burst)
+        self._retries = retries
+        self._backoff = backoff
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One request: rate-limited, and retried with jittered exponential backoff (or the
+        server's Retry-After) on 429, 5xx and dropped connections. Anything else, or the last
+        failure, is raised to the caller."""
+        for attempt in range(self._retries + 1):
+            self._limiter.take()
+            try:
+                return method(*args, **kwargs)
+            except client.ApiException as error:
+                code, retry, after = str(error.status), _retryable(error), _retry_after(error)
+                failure: Exception = error
+            except (HTTPError, OSError) as error:
+                code, retry, after, failure = "connection", True, None, error
+            metrics.API_ERRORS.labels(code).inc()
+            if not retry or attempt == self._retries:
+                raise failure
+            delay = after if after is not None else self._backoff * 2**attempt
+            delay = min(30.0, delay) * random.uniform(0.8, 1.2)
+            metrics.API_RETRIES.labels(code).inc()
+            log.info("retrying a request", extra={"code": code, "delay": round(delay, 3)})
+            time.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _method(self, resource: Resource, verb: str, namespace: str | None) -> Any:
         api = self._apis.get(resource.api)
@@ -53,7 +119,7 @@ class Kube:
         kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": self._timeout}
         kwargs.update(_selectors(label_selector, field_selector))
         method = self._method(resource, "list", namespace)
-        body = self._json(method(*self._args(resource, namespace), **kwargs))
+        body = self._json(self._call(method, *self._args(resource, namespace), **kwargs))
         return body.get("items") or [], body["metadata"]["resourceVersion"]
 
     def watch(
@@ -83,7 +149,12 @@ class Kube:
     def get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         method = self._method(resource, "read", namespace)
         try:
-            response = method(*self._args(resource, namespace, name), _preload_content=False)
+            response = self._call(
+                method,
+                *self._args(resource, namespace, name),
+                _preload_content=False,
+                _request_timeout=self._timeout,
+            )
         except client.ApiException as error:
             if error.status == 404:
                 return None
@@ -94,8 +165,24 @@ class Kube:
     def create(self, resource: Resource, namespace: str | None, body: dict[str, Any]) -> Any:
         method = self._method(resource, "create", namespace)
         return self._json(
-            method(
+            self._call(
+                method,
                 *self._args(resource, namespace),
+                body,
+                _preload_content=False,
+                _request_timeout=self._timeout,
+            )
+        )
+
+    def replace(
+        self, resource: Resource, namespace: str | None, name: str, body: dict[str, Any]
+    ) -> Any:
+        """PUT the whole object; 409 Conflict when its metadata.resourceVersion is stale."""
+        method = self._method(resource, "replace", namespace)
+        return self._json(
+            self._call(
+                method,
+                *self._args(resource, namespace, name),
                 body,
                 _preload_content=False,
                 _request_timeout=self._timeout,
@@ -120,7 +207,8 @@ class Kube:
             else self._method(resource, "patch", namespace)
         )
         return self._json(
-            method(
+            self._call(
+                method,
                 *self._args(resource, namespace, name),
                 body,
                 field_manager=field_manager,
@@ -137,6 +225,18 @@ class Kube:
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
     chosen = {"label_selector": label_selector, "field_selector": field_selector}
     return {name: value for name, value in chosen.items() if value}
+
+
+def _retryable(error: client.ApiException) -> bool:
+    return error.status == 429 or (error.status >= 500 and error.status != 501)
+
+
+def _retry_after(error: client.ApiException) -> float | None:
+    value = (error.headers or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare from an API server; back off as usual
 
 
 def transient(error: Exception) -> bool:

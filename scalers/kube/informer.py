@@ -13,6 +13,7 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client import ApiException
 
+from scalers import metrics
 from scalers.kube.client import Kube
 from scalers.kube.resources import Resource
 
@@ -74,6 +75,7 @@ class Informer:
             except ApiException as error:
                 if error.status == 410:
                     log.info("watch expired, re-listing", extra={"resource": self.resource.kind})
+                    metrics.WATCH_RELISTS.labels(self.resource.kind).inc()
                     version = None
                     continue
                 failures += 1
@@ -91,6 +93,7 @@ class Informer:
                 )
             if failures and not stop.is_set():
                 self.watch_restarts += 1
+                metrics.WATCH_RESTARTS.labels(self.resource.kind).inc()
                 stop.wait(min(30.0, 0.2 * 2**failures) * random.uniform(0.5, 1.0))
 
     def stop(self) -> None:

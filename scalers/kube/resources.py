@@ -29,3 +29,4 @@ REPLICASET = Resource("ReplicaSet", "apps/v1", client.AppsV1Api, "replica_set", 
 NODE = Resource("Node", "v1", client.CoreV1Api, "node", namespaced=False)
 CONFIGMAP = Resource("ConfigMap", "v1", client.CoreV1Api, "config_map")
 EVENT = Resource("Event", "v1", client.CoreV1Api, "event")
+LEASE = Resource("Lease", "coordination.k8s.io/v1", client.CoordinationV1Api, "lease")
