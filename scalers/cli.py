@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -143,6 +144,73 @@ def _proportional(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number >= 0")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port number (0 picks a free one)")
+    return int(text)
+
+
+def _operations(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("operations")
+    group.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=_env("LEADER_ELECT", "true") != "false",
+        help="only the holder of a Lease writes; --no-leader-elect for a single replica "
+        "[SCALERS_LEADER_ELECT, on]",
+    )
+    group.add_argument(
+        "--lease-name",
+        default=_env("LEASE_NAME", "kube-scalers"),
+        help="[SCALERS_LEASE_NAME, kube-scalers]",
+    )
+    group.add_argument(
+        "--lease-namespace",
+        default=_env("LEASE_NAMESPACE", "kube-system"),
+        help="[SCALERS_LEASE_NAMESPACE, kube-system]",
+    )
+    group.add_argument(
+        "--lease-duration",
+        type=_seconds,
+        default=_env("LEASE_DURATION", "15"),
+        help="seconds a standby waits for a silent leader; renewals are due within 2/3 of it "
+        "[SCALERS_LEASE_DURATION, 15]",
+    )
+    group.add_argument(
+        "--identity",
+        default=_env("IDENTITY") or os.environ.get("POD_NAME") or socket.gethostname(),
+        help="this replica's name in the Lease [SCALERS_IDENTITY, else POD_NAME, else the hostname]",
+    )
+    group.add_argument(
+        "--health-port",
+        type=_port,
+        default=_env("HEALTH_PORT", "8080"),
+        help="port of /healthz, /readyz and /metrics [SCALERS_HEALTH_PORT, 8080]",
+    )
+    group.add_argument(
+        "--qps",
+        type=_positive,
+        default=_env("QPS", "100"),
+        help="client-side limit on API requests per second, 0 for none [SCALERS_QPS, 100]",
+    )
+    group.add_argument(
+        "--burst",
+        type=_seconds,
+        default=_env("BURST", "1000"),
+        help="requests allowed at once above --qps [SCALERS_BURST, 1000]",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="scalers",
@@ -162,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
         "--context", default=_env("CONTEXT"), help="kubeconfig context [SCALERS_CONTEXT]"
     )
     _proportional(run)
+    _operations(run)
 
     demo = commands.add_parser(
         "demo", help="run the real controller against an in-process API server on a fast clock"
@@ -187,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from scalers.clock import SystemClock
-    from scalers.controller import Controller, Settings
+    from scalers.controller import Controller, Election, Settings
     from scalers.kube.config import ConfigError, api_client
 
     logs.configure(args.log_level)
@@ -208,9 +277,18 @@ def _run(args: argparse.Namespace) -> int:
             node_labels=args.nodelabels,
             resync_seconds=args.poll_period_seconds,
         )
+    election = None
+    if args.leader_elect:
+        duration = float(args.lease_duration)
+        election = Election(
+            args.identity, args.lease_name, args.lease_namespace,
+            duration, renew_deadline=duration * 2 / 3, retry_period=duration * 2 / 15,
+        )  # fmt: skip
     settings = Settings(
-        args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop, proportional=proportional
-    )
+        args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop,
+        proportional=proportional, election=election, health_port=args.health_port,
+        qps=args.qps, burst=args.burst,
+    )  # fmt: skip
     if not settings.schedule and settings.proportional is None:
         print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
         return 2
@@ -218,7 +296,14 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info("starting", extra={"dry_run": settings.dry_run, "timezone": str(settings.timezone)})
+    log.info(
+        "starting",
+        extra={
+            "dry_run": settings.dry_run,
+            "timezone": str(settings.timezone),
+            "identity": args.identity if election else None,
+        },
+    )
     controller.run(stop)
     log.info("stopped")
     return 0

@@ -1,5 +1,6 @@
 """The controller as `scalers run` and `scalers demo` both start it: the loops that are switched
-on, over one adapter, one clock and one Event recorder."""
+on, over one adapter, one clock and one Event recorder; the leader election that lets them
+write; the probes and metrics endpoint."""
 
 from __future__ import annotations
 
@@ -9,12 +10,27 @@ from zoneinfo import ZoneInfo
 
 from kubernetes import client
 
+from scalers import metrics
 from scalers.clock import Clock
+from scalers.health import Health
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
+from scalers.leader import LeaderElector
 from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.runner import Loop, Runner
 from scalers.schedule.loop import ScheduleLoop
+
+
+@dataclass(frozen=True)
+class Election:
+    """Who may write: the holder of a coordination.k8s.io/v1 Lease."""
+
+    identity: str
+    lease: str = "kube-scalers"
+    namespace: str = "kube-system"
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -23,32 +39,75 @@ class Settings:
     dry_run: bool = False
     schedule: bool = True
     proportional: Config | None = None  # None: the proportional loop is off
+    election: Election | None = None  # None: a single replica, always writing
+    health_port: int | None = None  # None: no HTTP endpoints; 0: any free port
+    qps: float = 0.0  # client-side rate limit; 0: none
+    burst: int = 1
 
 
 class Controller:
     def __init__(self, api_client: client.ApiClient, clock: Clock, settings: Settings) -> None:
-        self.kube = Kube(api_client)
+        self.settings = settings
+        self.kube = Kube(api_client, qps=settings.qps, burst=settings.burst)
         # A dry run writes nothing, Events included.
         self.events = EventRecorder(None if settings.dry_run else self.kube, clock)
+        self.elector: LeaderElector | None = None
+        if settings.election is not None:
+            e = settings.election
+            # Its own adapter: no retries and a short timeout, so no request outlasts a renewal.
+            fenced = Kube(api_client, request_timeout=max(1.0, e.retry_period), retries=0)
+            self.elector = LeaderElector(
+                fenced, clock, e.identity, e.lease, e.namespace,
+                e.lease_duration, e.renew_deadline, e.retry_period,
+            )  # fmt: skip
+        leading = self.elector.is_leader if self.elector else lambda: True
         self.schedule: ScheduleLoop | None = None
         self.proportional: ProportionalLoop | None = None
         loops: list[Loop] = []
         if settings.proportional is not None:
             self.proportional = ProportionalLoop(
-                self.kube, clock, self.events, settings.proportional, dry_run=settings.dry_run
-            )
+                self.kube, clock, self.events, settings.proportional,
+                dry_run=settings.dry_run, leading=leading,
+            )  # fmt: skip
             loops.append(self.proportional)
         if settings.schedule:
             self.schedule = ScheduleLoop(
                 self.kube, clock, self.events, settings.timezone, dry_run=settings.dry_run,
                 claimed=self.proportional.claims() if self.proportional else frozenset(),
+                leading=leading,
             )  # fmt: skip
             loops.append(self.schedule)
         self.runner = Runner(loops)
+        self.health = Health(list(loops), clock)
+        self.health_port: int | None = None
 
     def run(self, stop: threading.Event) -> None:
-        sender = threading.Thread(target=self.events.run, args=(stop,), name="events", daemon=True)
-        sender.start()
-        self.runner.run(stop)
-        sender.join(timeout=5)
-        self.events.flush()
+        threads = [threading.Thread(target=self.events.run, args=(stop,), name="events")]
+        if self.elector is not None:
+            threads.append(
+                threading.Thread(
+                    target=self.elector.run, args=(stop, self._lead, self._follow), name="leader"
+                )
+            )
+        else:
+            metrics.LEADER.set(1)
+        if self.settings.health_port is not None:
+            self.health_port = self.health.serve(self.settings.health_port)
+        for thread in threads:
+            thread.start()
+        try:
+            self.runner.run(stop)
+        finally:
+            for thread in threads:  # the elector gives the Lease up on its way out
+                thread.join(timeout=10)
+            self.events.flush()
+            self.health.close()
+
+    def _lead(self) -> None:
+        """A new leader catches up: a fire that fell in the hand-over is applied late, not lost."""
+        metrics.LEADER.set(1)
+        for loop in self.runner.loops:
+            loop.catch_up()
+
+    def _follow(self) -> None:
+        metrics.LEADER.set(0)

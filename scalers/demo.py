@@ -16,13 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from kubernetes import watch
 
 from scalers import log as logs
 from scalers.clock import FastClock
 from scalers.controller import Controller, Settings
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube
+from scalers.kube.client import Kube, Stopper
 from scalers.kube.resources import EVENT
 from scalers.proportional.loop import Config
 from scalers.schedule.annotation import SCHEDULE_ANNOTATION
@@ -110,10 +109,13 @@ class Demo:
         """Print every Event the controller records, like `kubectl get events -w`."""
         kube = Kube(self.server.api_client())
         _, version = kube.list(EVENT)
-        stopper = watch.Watch()
-        threading.Thread(
-            target=lambda: (self.stop_events.wait(), stopper.stop()), daemon=True
-        ).start()
+        stopper = Stopper()
+
+        def stop_at_the_end() -> None:
+            self.stop_events.wait()
+            stopper.stop()
+
+        threading.Thread(target=stop_at_the_end, daemon=True).start()
         try:
             for kind, event in kube.watch(EVENT, version, stopper, timeout_seconds=3600):
                 if kind != "ADDED" or self.stop_events.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -12,8 +13,16 @@ log = logging.getLogger(__name__)
 
 class Loop(Protocol):
     name: str
+    period: float  # the longest a healthy loop waits between two rounds, in seconds
+    heartbeat: datetime | None  # when it last went round
 
     def run(self, stop: threading.Event) -> None: ...
+
+    def catch_up(self) -> None:
+        """Re-decide everything at the next round (leadership acquired)."""
+        ...
+
+    def synced(self) -> bool: ...
 
 
 class Runner:

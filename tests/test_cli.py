@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scalers.fakeapi import FakeApiServer
 from scalers.log import DECISION_KEYS
@@ -26,8 +29,9 @@ def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path
             server.create(node(f"node-{i}"))
         kubeconfig = tmp_path / "kubeconfig"
         server.write_kubeconfig(str(kubeconfig))
+        port = free_port()
         process = subprocess.Popen(
-            [*SCALERS, "run", "--kubeconfig", str(kubeconfig),
+            [*SCALERS, "run", "--kubeconfig", str(kubeconfig), "--health-port", str(port),
              "--default-params", '{"linear": {"nodesPerReplica": 2, "min": 1}}'],
             stderr=subprocess.PIPE,
             text=True,
@@ -38,6 +42,15 @@ def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path
             wait_for(lambda: get("kube-system", "coredns")["spec"]["minReplicas"] == 2, timeout=20)
             created = server.get("v1", "ConfigMap", "kube-system", "dns-autoscaler")
             assert created is not None and "linear" in created["data"]
+            lease = server.get("coordination.k8s.io/v1", "Lease", "kube-system", "kube-scalers")
+            assert lease is not None and lease["spec"]["holderIdentity"] == socket.gethostname()
+            for probe in ("healthz", "readyz"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{probe}") as answer:
+                    assert answer.status == 200 and answer.read() == b"ok\n"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as answer:
+                families = {
+                    f.name: f for f in text_string_to_metric_families(answer.read().decode())
+                }
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=20)
         finally:
@@ -63,6 +76,37 @@ def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path
         "catch-up",
     )
     assert lines[-1]["message"] == "stopped"
+    for name in (
+        "scalers_writes", "scalers_rejected_annotations", "scalers_rejected_parameters",
+        "scalers_fire_delay_seconds", "scalers_last_evaluation_timestamp_seconds",
+        "scalers_watch_restarts", "scalers_api_errors", "scalers_leader",
+        "scalers_proportional_nodes", "scalers_proportional_cores",
+        "scalers_proportional_replicas", "scalers_scheduled_replicas",
+    ):  # fmt: skip
+        assert name in families, name
+    assert families["scalers_leader"].samples[0].value == 1
+    writes = {
+        (s.labels["loop"], s.labels["outcome"]): s.value
+        for s in families["scalers_writes"].samples
+        if s.name.endswith("_total")
+    }
+    assert writes[("schedule", "success")] == 1 and writes[("proportional", "success")] == 1
+    nodes = {s.labels["state"]: s.value for s in families["scalers_proportional_nodes"].samples}
+    assert nodes == {"total": 4, "schedulable": 4}
+    assert families["scalers_proportional_replicas"].samples[0].value == 2
+    scheduled = {
+        (s.labels["name"], s.labels["field"]): s.value
+        for s in families["scalers_scheduled_replicas"].samples
+    }
+    assert scheduled == {("web", "minReplicas"): 3}
+    lease = server.get("coordination.k8s.io/v1", "Lease", "kube-system", "kube-scalers")
+    assert lease["spec"]["leaseDurationSeconds"] == 1  # released on SIGTERM
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_a_missing_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:

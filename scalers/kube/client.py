@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import client
+from kubernetes.watch.watch import iter_resp_lines
 from urllib3.exceptions import HTTPError
 
 from scalers import metrics
@@ -46,6 +47,25 @@ class RateLimiter:
             wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
         if wait:
             time.sleep(wait)  # a real-time limit on real requests, not schedule time
+
+
+class Stopper:
+    """Ends a watch stream from another thread, at once: the connection is shut."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self._response: Any = None
+        self._lock = threading.Lock()
+
+    def streaming(self, response: Any) -> None:
+        with self._lock:
+            self._response = response
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self._response is not None:
+                self._response.shutdown()
 
 
 class Kube:
@@ -126,25 +146,47 @@ class Kube:
         self,
         resource: Resource,
         resource_version: str,
-        stopper: watch.Watch,
+        stopper: Stopper,
         namespace: str | None = None,
         label_selector: str | None = None,
         timeout_seconds: int = 300,
         field_selector: str | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(type, raw object) events from `resource_version` on; raises ApiException(410) when
-        that version has expired. `stopper.stop()` ends the stream from another thread."""
-        kwargs: dict[str, Any] = {
-            "resource_version": resource_version,
-            "allow_watch_bookmarks": True,
-            "timeout_seconds": timeout_seconds,
-            "_request_timeout": (self._timeout, timeout_seconds + 30),
-            "deserialize": False,
-            **_selectors(label_selector, field_selector),
-        }
+        that version has expired. `stopper.stop()` ends the stream from another thread.
+
+        The client's own Watch cannot read an ERROR event without deserialising every event into
+        models (it looks for a `raw_object` key that only deserialisation adds), so the stream is
+        read here, line by line, with the client's line reader."""
         method = self._method(resource, "list", namespace)
-        for event in stopper.stream(method, *self._args(resource, namespace), **kwargs):
-            yield event["type"], event["object"]
+        self._limiter.take()
+        response = method(
+            *self._args(resource, namespace),
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=timeout_seconds,
+            _preload_content=False,
+            _request_timeout=(self._timeout, timeout_seconds + 30),
+            **_selectors(label_selector, field_selector),
+        )
+        stopper.streaming(response)
+        try:
+            for line in iter_resp_lines(response):
+                if stopper.stopped:
+                    return
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    raise client.ApiException(
+                        status=status.get("code"),
+                        reason=f"{status.get('reason')}: {status.get('message')}",
+                    )
+                yield event["type"], event["object"]
+        finally:
+            stopper.streaming(None)
+            response.close()
+            response.release_conn()
 
     def get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         method = self._method(resource, "read", namespace)
@@ -168,21 +210,6 @@ class Kube:
             self._call(
                 method,
                 *self._args(resource, namespace),
-                body,
-                _preload_content=False,
-                _request_timeout=self._timeout,
-            )
-        )
-
-    def replace(
-        self, resource: Resource, namespace: str | None, name: str, body: dict[str, Any]
-    ) -> Any:
-        """PUT the whole object; 409 Conflict when its metadata.resourceVersion is stale."""
-        method = self._method(resource, "replace", namespace)
-        return self._json(
-            self._call(
-                method,
-                *self._args(resource, namespace, name),
                 body,
                 _preload_content=False,
                 _request_timeout=self._timeout,

@@ -10,11 +10,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kubernetes import watch
 from kubernetes.client import ApiException
 
 from scalers import metrics
-from scalers.kube.client import Kube
+from scalers.kube.client import Kube, Stopper
 from scalers.kube.resources import Resource
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ class Informer:
         self._watch_timeout = watch_timeout
         self._cache: dict[str, Object] = {}
         self._lock = threading.Lock()
-        self._stopper: watch.Watch | None = None
+        self._stopper: Stopper | None = None
         self.synced = threading.Event()
         self.lists = 0
         self.watch_restarts = 0
@@ -64,26 +63,26 @@ class Informer:
             return list(self._cache.values())
 
     def run(self, stop: threading.Event) -> None:
-        version: str | None = None
+        self._version: str | None = None  # the last resourceVersion seen: a watch resumes there
         failures = 0
         while not stop.is_set():
             try:
-                if version is None:
-                    version = self._relist()
-                version = self._watch(version, stop)
+                if self._version is None:
+                    self._version = self._relist()
+                self._watch(self._version, stop)
                 failures = 0
             except ApiException as error:
                 if error.status == 410:
                     log.info("watch expired, re-listing", extra={"resource": self.resource.kind})
                     metrics.WATCH_RELISTS.labels(self.resource.kind).inc()
-                    version = None
+                    self._version = None
                     continue
                 failures += 1
                 log.warning(
                     "watch failed",
                     extra={"resource": self.resource.kind, "code": error.status},
                 )
-            except Exception as error:  # a dropped connection: resume from `version`
+            except Exception as error:  # a dropped connection: resume from the last version
                 if stop.is_set():
                     break
                 failures += 1
@@ -117,8 +116,8 @@ class Informer:
         self.synced.set()
         return version
 
-    def _watch(self, version: str, stop: threading.Event) -> str:
-        self._stopper = watch.Watch()
+    def _watch(self, version: str, stop: threading.Event) -> None:
+        self._stopper = Stopper()
         events = self._kube.watch(
             self.resource,
             version,
@@ -131,7 +130,7 @@ class Informer:
         for kind, obj in events:
             if stop.is_set():
                 break
-            version = obj.get("metadata", {}).get("resourceVersion", version)
+            self._version = obj.get("metadata", {}).get("resourceVersion", self._version)
             if kind == "BOOKMARK":
                 continue
             key = key_of(obj)
@@ -142,7 +141,6 @@ class Informer:
                 else:
                     self._cache[key] = obj
             self._handler(key, previous, None if kind == "DELETED" else obj)
-        return version
 
 
 def _version(obj: Object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,12 +52,15 @@ class ProportionalLoop:
         events: EventRecorder,
         config: Config,
         dry_run: bool = False,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self._kube = kube
         self._clock = clock
         self._note = Reporter(LOOP, log, events).note
         self._config = config
         self._dry_run = dry_run
+        self._leading = leading  # only the leader decides and writes
+        self.period = config.resync_seconds
         self._lock = threading.Lock()
         self._shares: dict[str, NodeShare] = {}
         self._said: dict[str, str] = {}  # topic -> the last state logged about it
@@ -81,6 +85,7 @@ class ProportionalLoop:
         }  # fmt: skip
         self.watches = Watches([self._nodes, self._configmap, *self._targets.values()])
         self.last_evaluation: datetime | None = None
+        self.heartbeat: datetime | None = None
 
     def claims(self) -> frozenset[str]:
         """The HPAs ("namespace/name") whose floor this loop owns."""
@@ -106,6 +111,13 @@ class ProportionalLoop:
     def _changed(self, key: str, old: Object | None, new: Object | None) -> None:
         self._wake.set()
 
+    def catch_up(self) -> None:
+        """Evaluate now rather than at the next resync (leadership acquired)."""
+        self._wake.set()
+
+    def synced(self) -> bool:
+        return self.watches.synced()
+
     def status(self) -> ClusterStatus:
         with self._lock:
             shares = list(self._shares.values())
@@ -117,7 +129,9 @@ class ProportionalLoop:
         with self.watches.running(stop, self._wake) as halt:
             while not stop.is_set():
                 self._wake.clear()
-                self.evaluate()
+                if self._leading():
+                    self.evaluate()
+                self.heartbeat = self._clock.now()
                 woken = self._clock.wait(self._config.resync_seconds, self._wake)
                 if woken and not stop.is_set():
                     self._clock.wait(self._config.debounce_seconds, halt)  # let a burst settle
@@ -146,6 +160,7 @@ class ProportionalLoop:
                 if outcome is not None:
                     outcomes.append(outcome)
         self.last_evaluation = self._clock.now()
+        metrics.LAST_EVALUATION.labels(LOOP).set(self.last_evaluation.timestamp())
         return outcomes
 
     def _parameters(self) -> Linear | Ladder | None:
@@ -179,7 +194,7 @@ class ProportionalLoop:
                     extra={"loop": LOOP, "configmap": name},
                 )
             return None
-        if not self._dry_run:
+        if not self._dry_run and self._leading():
             body = {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
@@ -231,6 +246,8 @@ class ProportionalLoop:
         event: tuple[str, str] | None = ("Normal", "ProportionalScale")
         if self._dry_run:
             action, event = "would-write", None
+        elif not self._leading():  # the lease was lost during this pass
+            action, detail, event = "not-leader", "no longer the leader", None
         else:
             try:
                 write_spec_fields(

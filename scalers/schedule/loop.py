@@ -5,6 +5,7 @@ the patch helper, and reports each decision as a log line, an Event and a metric
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "kube-scalers-schedule"
 LOOP = "schedule"
 RETRY_AFTER = timedelta(seconds=10)
+PERIOD = 60.0  # the longest wait between two passes, fires due or not
 # The Event (type, reason) that goes with each action on a write.
 EVENTS = {
     "write": ("Normal", "ScheduledScale"),
@@ -70,6 +72,7 @@ class Tracked:
 
 class ScheduleLoop:
     name = LOOP
+    period = PERIOD
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class ScheduleLoop:
         dry_run: bool = False,
         writers: int = 16,
         claimed: frozenset[str] = frozenset(),
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self._kube = kube
         self._clock = clock
@@ -87,6 +91,7 @@ class ScheduleLoop:
         self._note = Reporter(LOOP, log, events).note
         self._zone = default_zone
         self._claimed = claimed  # HPAs ("namespace/name") whose floor the proportional loop owns
+        self._leading = leading  # only the leader decides and writes
         self._dry_run = dry_run
         self._informers = {r.kind: Informer(kube, r, self._changed(r)) for r in (HPA, DEPLOYMENT)}
         self.watches = Watches(list(self._informers.values()))
@@ -99,6 +104,7 @@ class ScheduleLoop:
         self._wake = threading.Event()
         self._writers = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
         self.last_tick: datetime | None = None
+        self.heartbeat: datetime | None = None
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -108,7 +114,7 @@ class ScheduleLoop:
                 return  # not ours, before or after: cheap to drop before taking the lock
             with self._lock:
                 self._dirty[f"{resource.kind}:{key}"] = resource
-            if old is not None and new is not None:
+            if old is not None and new is not None and self._leading():
                 self._report_overrides(resource, old, new)
             self._wake.set()
 
@@ -125,14 +131,20 @@ class ScheduleLoop:
         with self.watches.running(stop, self._wake):
             while not stop.is_set():
                 self._wake.clear()
-                self.tick(self._clock.now())
-                self._clock.wait(self._seconds_to_next(), self._wake)
+                leading = self._leading()
+                if leading:
+                    self.tick(self._clock.now())
+                self.heartbeat = self._clock.now()
+                self._clock.wait(self._seconds_to_next() if leading else PERIOD, self._wake)
+
+    def synced(self) -> bool:
+        return self.watches.synced()
 
     def _seconds_to_next(self) -> float:
         at = self._agenda.next_at()
         if at is None:
-            return 60.0
-        return min(60.0, max(0.0, (at - self._clock.now()).total_seconds()))
+            return PERIOD
+        return min(PERIOD, max(0.0, (at - self._clock.now()).total_seconds()))
 
     def tick(self, now: datetime) -> list[Outcome]:
         """One pass: catch up changed objects, then apply every fire in (last pass, now]."""
@@ -142,6 +154,7 @@ class ScheduleLoop:
             results = list(self._writers.map(lambda w: self._apply(w[0], w[1], w[2], now), work))
         outcomes = [o for o in results if o is not None]
         self.last_tick = now
+        metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
         return outcomes
 
     def _refresh(self, now: datetime) -> list[tuple[Tracked, Object]]:
@@ -172,7 +185,8 @@ class ScheduleLoop:
         annotations = _annotations(obj) if obj else {}
         text = annotations.get(SCHEDULE_ANNOTATION)
         if obj is None or text is None:
-            self._tracked.pop(key, None)
+            if self._tracked.pop(key, None) is not None:
+                self._forget_scheduled(key)
             return None
         inputs = (
             text,
@@ -230,10 +244,15 @@ class ScheduleLoop:
         rules = tracked.schedule.rules
         states = self._field_states(tracked.resource, obj)
         if reason == "fire":
-            plan = plan_fire(fired_between(rules, tracked.evaluated_at, now), states)
+            scheduled = fired_between(rules, tracked.evaluated_at, now)
+            plan = plan_fire(scheduled, states)
             self._push_next_fire(tracked, now)
         else:
-            plan = plan_catch_up(scheduled_at(rules, now), states)
+            scheduled = scheduled_at(rules, now)
+            plan = plan_catch_up(scheduled, states)
+        meta = obj["metadata"]
+        for name, value in scheduled.items():
+            metrics.SCHEDULED.labels(meta["namespace"], meta["name"], name).set(value.value)
         outcome = self._decide(tracked, obj, reason, plan, now)
         if reason == "fire" and (outcome is None or outcome.action != "failed"):
             tracked.evaluated_at = now  # a failed fire stays in the window of its retry
@@ -251,6 +270,8 @@ class ScheduleLoop:
             return None
         if self._dry_run:
             return self._report(tracked, obj, reason, "would-write", plan, "dry run")
+        if not self._leading():  # the lease was lost during this pass: the new leader catches up
+            return self._report(tracked, obj, reason, "not-leader", plan, "no longer the leader")
         meta = obj["metadata"]
         try:
             write_spec_fields(
@@ -291,6 +312,12 @@ class ScheduleLoop:
                 changed_at=max(others, default=None),
             )
         return states
+
+    def _forget_scheduled(self, key: str) -> None:
+        namespace, name = key.split(":", 1)[1].split("/", 1)
+        for field in ("minReplicas", "maxReplicas", "replicas"):
+            with contextlib.suppress(KeyError):  # a field the schedule never set
+                metrics.SCHEDULED.remove(namespace, name, field)
 
     # -- reporting --------------------------------------------------------------------------
 

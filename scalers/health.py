@@ -1,0 +1,76 @@
+"""`/healthz`, `/readyz` and `/metrics` on one port, for the kubelet's probes and Prometheus."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from scalers.clock import Clock
+from scalers.runner import Loop
+
+log = logging.getLogger(__name__)
+
+GRACE = timedelta(seconds=30)
+
+
+class Health:
+    def __init__(self, loops: list[Loop], clock: Clock) -> None:
+        self._loops = loops
+        self._clock = clock
+        self._started = clock.now()
+        self._server: ThreadingHTTPServer | None = None
+
+    def problems(self) -> list[str]:
+        """Loops that have not gone round for twice their period (and a grace): stuck."""
+        now = self._clock.now()
+        stuck = []
+        for loop in self._loops:
+            last = loop.heartbeat or self._started
+            if now - last > 2 * timedelta(seconds=loop.period) + GRACE:
+                stuck.append(f"{loop.name} loop stuck since {last.isoformat()}")
+        return stuck
+
+    def unsynced(self) -> list[str]:
+        return [f"{loop.name} loop caches not synced" for loop in self._loops if not loop.synced()]
+
+    def serve(self, port: int, host: str = "") -> int:
+        """Serve in a daemon thread; returns the port (given 0, the one the system chose)."""
+        health = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._answer(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+                elif path in ("/healthz", "/readyz"):
+                    failing = health.problems() if path == "/healthz" else health.unsynced()
+                    text = "\n".join(failing) if failing else "ok"
+                    self._answer(500 if failing else 200, (text + "\n").encode(), "text/plain")
+                else:
+                    self._answer(404, b"not found\n", "text/plain")
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # probes every few seconds are not news
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="health", daemon=True).start()
+        bound = int(self._server.server_address[1])
+        log.info(f"serving /healthz, /readyz and /metrics on port {bound}")
+        return bound
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
