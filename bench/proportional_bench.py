@@ -21,7 +21,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import threading
@@ -41,7 +40,7 @@ PARAMS = {
     "preventSinglePointFailure": True,
 }
 HPA_PATH = f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/coredns"
-MIB = 1024.0  # KiB per MiB: /proc and ru_maxrss count KiB on Linux
+MIB = 1024.0  # KiB per MiB: /proc counts KiB
 
 
 def node(name: str, cpu: str = "4") -> dict[str, Any]:
@@ -128,7 +127,9 @@ def controller_process(url: str, conn: Connection) -> None:
     informers = controller.proportional.watches.informers
     conn.send(
         {
-            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            # Not ru_maxrss: Linux carries it over exec, so it would count the server's memory
+            # that the child mapped between spawn's fork and its exec.
+            "peak": proc_kib("VmHWM"),
             "rss": proc_kib("VmRSS"),
             "lists": sum(i.lists for i in informers),
             "restarts": sum(i.watch_restarts for i in informers),
@@ -254,7 +255,7 @@ def main() -> None:
     after = here.recv()
     child.join(timeout=30)
     server.stop()
-    print(f"(1) controller peak RSS (ru_maxrss): {after['peak'] / MIB:.1f} MiB")
+    print(f"(1) controller peak RSS (VmHWM): {after['peak'] / MIB:.1f} MiB")
     print(f"(1) controller RSS at the end: {after['rss'] / MIB:.1f} MiB")
     print(f"    controller informers: {after['lists']} LISTs, {after['restarts']} failed watches")
 

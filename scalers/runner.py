@@ -28,7 +28,7 @@ class Loop(Protocol):
 class Runner:
     def __init__(self, loops: list[Loop], restart_delay: float = 5.0) -> None:
         self.loops = loops
-        self._restart_delay = restart_delay
+        self.restart_delay = restart_delay
         self.restarts: dict[str, int] = {loop.name: 0 for loop in loops}
 
     def run(self, stop: threading.Event) -> None:
@@ -48,4 +48,4 @@ class Runner:
             except Exception:
                 self.restarts[loop.name] += 1
                 log.exception("loop crashed; restarting", extra={"loop": loop.name})
-                stop.wait(self._restart_delay)
+                stop.wait(self.restart_delay)
