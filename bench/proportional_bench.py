@@ -1,7 +1,8 @@
 """Proportional loop figures (issue 3). Run: .venv/bin/python bench/proportional_bench.py
-[--minutes 10] [--nodes 5000] [--trials 10]
+[--minutes 10] [--nodes 5000] [--trials 10] [--small-nodes]
 
-The fake API server runs in this process, seeded with --nodes Ready nodes of 4 CPU, the
+The fake API server runs in this process, seeded with --nodes Ready nodes of 4 CPU (each the
+size of a real cluster's Node, about 13 KB of JSON with its images and conditions), the
 `dns-autoscaler` ConfigMap (linear: coresPerReplica 256, nodesPerReplica 16, min 2, no single
 point of failure) and the `coredns` HPA (2..1000) in kube-system. The controller (`Controller`
 with only the proportional loop, default Config, SystemClock, the real client) runs in a child
@@ -43,8 +44,11 @@ HPA_PATH = f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/cored
 MIB = 1024.0  # KiB per MiB: /proc counts KiB
 
 
+SMALL = False  # --small-nodes: 0.8 KB Nodes instead of the ~13 KB of a real cluster's
+
+
 def node(name: str, cpu: str = "4") -> dict[str, Any]:
-    return {
+    obj: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
@@ -54,6 +58,25 @@ def node(name: str, cpu: str = "4") -> dict[str, Any]:
             "conditions": [{"type": "Ready", "status": "True"}],
         },
     }
+    if SMALL:
+        return obj
+    # What a kubelet reports on a real node: labels, conditions, addresses, 50 cached images.
+    obj["metadata"]["labels"] |= {f"topology.example.com/label-{i}": f"v-{i}" for i in range(15)}
+    obj["metadata"]["annotations"] = {f"node.example.com/note-{i}": "x" * 60 for i in range(8)}
+    obj["spec"] |= {"podCIDR": "10.1.2.0/24", "providerID": f"aws:///eu-central-1a/i-{name}"}
+    obj["status"]["conditions"] = [
+        {"type": t, "status": "True" if t == "Ready" else "False", "reason": f"Kubelet{t}",
+         "message": f"kubelet reports {t} " + "m" * 40,
+         "lastHeartbeatTime": "2026-11-23T00:00:00Z", "lastTransitionTime": "2026-11-23T00:00:00Z"}
+        for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "NetworkUnavailable")
+    ]  # fmt: skip
+    obj["status"]["addresses"] = [{"type": "InternalIP", "address": "10.0.0.1"}]
+    obj["status"]["images"] = [
+        {"names": [f"registry.example.com/team/image-{i}@sha256:{name}{i:060d}",
+                   f"registry.example.com/team/image-{i}:v1.{i}.0"], "sizeBytes": 123456789 + i}
+        for i in range(50)
+    ]  # fmt: skip
+    return obj
 
 
 def configmap() -> dict[str, Any]:
@@ -159,7 +182,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--small-nodes", action="store_true", help="0.8 KB Nodes, not ~13 KB")
     args = parser.parse_args()
+    global SMALL
+    SMALL = args.small_nodes
+    print(f"node JSON: {len(json.dumps(node('node-0'))) / 1024:.1f} KiB each")
 
     from scalers.fakeapi import FakeApiServer, RequestRecord
 

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube
+from scalers.kube.client import PAGE, Kube
 from scalers.kube.informer import Informer, Object
 from scalers.kube.resources import HPA
 from tests.conftest import hpa, wait_for
@@ -78,3 +78,16 @@ def test_an_expired_version_relists_and_misses_nothing(server: FakeApiServer, wa
     assert informer.lists == 2
     assert ("shop/gone", None) in seen.changes  # the deletion is reported, not just dropped
     assert metric("scalers_watch_relists_total") == relists + 1
+
+
+def test_a_list_is_read_in_pages_and_reduced(server: FakeApiServer, kube: Kube):
+
+    for i in range(PAGE + 7):
+        server.create(hpa(f"web-{i:04d}", None, 2))
+    server.reset_requests()
+
+    items, version = kube.list(HPA, transform=lambda o: {"metadata": o["metadata"]})
+
+    assert len(items) == PAGE + 7 and all(set(o) == {"metadata"} for o in items)
+    assert [r.query.get("limit") for r in server.requests] == [str(PAGE), str(PAGE)]
+    assert version == str(server.current_resource_version())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scalers.proportional.nodes import NodeShare, cluster_status, node_share
+from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus
 
 READY = {"type": "Ready", "status": "True"}
@@ -121,3 +121,24 @@ def test_schedulable_cores_are_rounded_separately_from_the_total() -> None:
     assert cluster_status(shares) == ClusterStatus(
         total_nodes=2, schedulable_nodes=1, total_cores=3, schedulable_cores=2
     )
+
+
+def test_the_essentials_of_a_node_count_the_same_as_the_whole_node() -> None:
+    """The loop caches only what it reads: the share must not change by the reduction."""
+    node = {
+        "metadata": {"name": "n", "resourceVersion": "7", "labels": {"a": "b"}, "uid": "u"},
+        "spec": {"unschedulable": True, "podCIDR": "10.0.0.0/24"},
+        "status": {
+            "allocatable": {"cpu": "3500m", "memory": "15Gi"},
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": "True"},
+                {"type": "Ready", "status": "False"},
+            ],
+            "images": [{"names": ["x"], "sizeBytes": 1}],
+        },
+    }
+    for variant in (node, {**node, "spec": {}}, {**node, "status": {"conditions": []}}):
+        assert node_share(essentials(variant)) == node_share(variant)
+    assert essentials(node)["metadata"] == {"name": "n", "resourceVersion": "7"}
+    assert "images" not in essentials(node)["status"]

@@ -23,6 +23,7 @@ from scalers.kube.resources import EVENT, Resource
 log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
+PAGE = 500  # objects per LIST page
 
 
 class RateLimiter:
@@ -134,13 +135,27 @@ class Kube:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
-        """All objects, and the collection's resourceVersion to watch from."""
-        kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": self._timeout}
-        kwargs.update(_selectors(label_selector, field_selector))
+        """All objects, and the collection's resourceVersion to watch from. Read in pages of
+        `PAGE` objects, each reduced by `transform` before the next is read, so that a LIST of
+        thousands of large objects never sits in memory whole."""
+        kwargs: dict[str, Any] = {
+            "_preload_content": False,
+            "_request_timeout": self._timeout,
+            "limit": PAGE,
+            **_selectors(label_selector, field_selector),
+        }
         method = self._method(resource, "list", namespace)
-        body = self._json(self._call(method, *self._args(resource, namespace), **kwargs))
-        return body.get("items") or [], body["metadata"]["resourceVersion"]
+        items: list[dict[str, Any]] = []
+        while True:
+            body = self._json(self._call(method, *self._args(resource, namespace), **kwargs))
+            page = body.get("items") or []
+            items.extend(map(transform, page) if transform else page)
+            token = body["metadata"].get("continue")
+            if not token:  # every page is at the first one's resourceVersion
+                return items, body["metadata"]["resourceVersion"]
+            kwargs["_continue"] = token
 
     def watch(
         self,

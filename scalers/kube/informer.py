@@ -38,6 +38,7 @@ class Informer:
         label_selector: str | None = None,
         field_selector: str | None = None,
         watch_timeout: int = 300,
+        transform: Callable[[Object], Object] | None = None,
     ) -> None:
         self.resource = resource
         self._kube = kube
@@ -47,6 +48,9 @@ class Informer:
         self.label_selector = label_selector
         self.field_selector = field_selector
         self._watch_timeout = watch_timeout
+        # Reduces each object before it is cached (client-go's SetTransform): the cache holds
+        # only what the loop reads. It must keep metadata.name, namespace and resourceVersion.
+        self._transform = transform
         self._cache: dict[str, Object] = {}
         self._lock = threading.Lock()
         self._stopper: Stopper | None = None
@@ -101,7 +105,7 @@ class Informer:
 
     def _relist(self) -> str:
         items, version = self._kube.list(
-            self.resource, self.namespace, self.label_selector, self.field_selector
+            self.resource, self.namespace, self.label_selector, self.field_selector, self._transform
         )
         self.lists += 1
         fresh = {key_of(obj): obj for obj in items}
@@ -133,6 +137,8 @@ class Informer:
             self._version = obj.get("metadata", {}).get("resourceVersion", self._version)
             if kind == "BOOKMARK":
                 continue
+            if self._transform is not None:
+                obj = self._transform(obj)
             key = key_of(obj)
             with self._lock:
                 previous = self._cache.get(key)

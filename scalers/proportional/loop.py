@@ -20,7 +20,7 @@ from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import CONFIGMAP, HPA, NODE
-from scalers.proportional.nodes import NodeShare, cluster_status, node_share
+from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
 from scalers.proportional.targets import Sizing, Target, size
 from scalers.report import Outcome, Reporter
@@ -69,7 +69,9 @@ class ProportionalLoop:
         self._written: dict[Target, tuple[str, str, int]] = {}
         self._wake = threading.Event()
         namespace = config.namespace
-        self._nodes = Informer(kube, NODE, self._node_changed, label_selector=config.node_labels)
+        self._nodes = Informer(
+            kube, NODE, self._node_changed, label_selector=config.node_labels, transform=essentials
+        )
         self._configmap = Informer(
             kube,
             CONFIGMAP,

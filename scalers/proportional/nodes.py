@@ -27,6 +27,19 @@ class NodeShare:
     cores: Decimal
 
 
+def essentials(node: dict[str, Any]) -> dict[str, Any]:
+    """The few fields of a Node that `node_share` reads, and the metadata a cache needs: a real
+    Node is around 10 KB (images, labels, addresses), and thousands of them add up."""
+    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+    ready = [c for c in status.get("conditions") or () if c.get("type") == "Ready"][:1]
+    cpu = (status.get("allocatable") or {}).get("cpu")
+    return {
+        "metadata": {"name": meta["name"], "resourceVersion": meta.get("resourceVersion")},
+        "spec": {"unschedulable": spec.get("unschedulable", False)},
+        "status": {"allocatable": {} if cpu is None else {"cpu": cpu}, "conditions": ready},
+    }
+
+
 def node_share(node: Mapping[str, Any]) -> NodeShare:
     """From a Node as the API returns it. A malformed CPU quantity raises ValueError (Go's client
     would not decode such a node at all)."""
