@@ -73,15 +73,6 @@ def hpa(name: str, namespace: str, annotation: str | None, min_replicas: int) ->
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": min_replicas,
             "maxReplicas": 100,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": 70},
-                    },
-                }
-            ],
         },
     }
 
@@ -293,6 +284,9 @@ def idle(minutes: float) -> None:
         if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.path != LEASE_PATH
     ]
     line("Lease renewals", len(renewals), "(expected 1800/h: one per 2 s retry period)")
+    if len(renewals) > 1:
+        gap = (renewals[-1].at - renewals[0].at) / (len(renewals) - 1)
+        print(f"    mean time between renewals: {gap:.3f} s")
     line("other Lease requests", len(lease) - len(renewals), "(expected 0)")
     line("watch (re)connections", sum(r.watch for r in requests), "(5 informers, 300 s each: 60/h)")
     line("LISTs", sum(map(is_list, requests)), "(expected 0)")

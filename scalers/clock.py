@@ -40,10 +40,16 @@ class FastClock:
         if self._origin is None:
             self._origin = time.monotonic()
 
+    def pause(self) -> None:
+        """Stand still at now until `go()`: the demo lets the controller react to a change
+        without virtual time running on, whatever the machine's speed."""
+        self._start, self._origin = self.now(), None
+
     def now(self) -> datetime:
-        if self._origin is None:
+        origin = self._origin
+        if origin is None:
             return self._start
-        return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self._speed)
+        return self._start + timedelta(seconds=(time.monotonic() - origin) * self._speed)
 
     def wait(self, seconds: float, wake: threading.Event) -> bool:
         return wake.wait(max(0.0, seconds) / self._speed)

@@ -93,6 +93,7 @@ class Demo:
             self.clock.wait(left, threading.Event())
 
     def start_controller(self) -> tuple[threading.Event, threading.Thread]:
+        self.clock.pause()
         controller = Controller(self.server.api_client(), self.clock, self.settings)
         stop = threading.Event()
         thread = threading.Thread(target=controller.run, args=(stop,), name="controller")
@@ -155,17 +156,29 @@ class Demo:
                     threading.Event().wait()
         return 0
 
-    def nodes(self, first: int, count: int, change: str) -> list[str]:
+    def nodes(self, first: int, count: int, change: str) -> None:
         """Nodes node-<first>... join (add), turn NotReady (fail) or leave (delete)."""
-        names = [f"node-{i:02d}" for i in range(first, first + count)]
-        for name in names:
+        for name in (f"node-{i:02d}" for i in range(first, first + count)):
             if change == "add":
                 self.server.create(node(name), manager="kubelet")
             elif change == "fail":
                 self.server.update(node(name, ready=False), manager="kubelet", subresource="status")
             else:
                 self.server.delete("v1", "Node", None, name)
-        return names
+
+    def floor_becomes(self, replicas: int) -> None:
+        """Hold virtual time while the controller sees the nodes change and writes the floor, so
+        that the story is the same on a slow machine."""
+        self.clock.pause()
+        deadline = threading.Event()
+        for _ in range(1000):
+            hpa = self.server.get(
+                "autoscaling/v2", "HorizontalPodAutoscaler", "kube-system", "coredns"
+            )
+            if hpa is not None and hpa["spec"].get("minReplicas") == replicas:
+                break
+            deadline.wait(0.01)
+        self.clock.go()
 
     def scenario(self) -> None:
         self.nodes(0, 3, "add")
@@ -174,6 +187,7 @@ class Demo:
         self.until(8, 55)
         self.say("the cluster-autoscaler adds 45 nodes ahead of business hours: CoreDNS floor 3")
         self.nodes(3, 45, "add")
+        self.floor_becomes(3)
         self.until(9, 30)
         self.say("on-call raises shop/web minReplicas to 15 by hand (kubectl patch)")
         self.server.patch(
@@ -217,14 +231,17 @@ class Demo:
         self.until(11, 30)
         self.say("EC2 reclaims 20 spot nodes: NotReady, they stop counting; CoreDNS floor 2")
         self.nodes(28, 20, "fail")
+        self.floor_becomes(2)
         self.until(12)
         self.say("20 replacement nodes join and the reclaimed ones are deleted: floor 3 again")
         self.nodes(48, 20, "add")
         self.nodes(28, 20, "delete")
+        self.floor_becomes(3)
         self.until(20, 30)
         self.say("evening: the cluster-autoscaler removes 40 nodes")
         self.nodes(48, 20, "delete")
         self.nodes(8, 20, "delete")
+        self.floor_becomes(2)
         self.until(6, day=24)
         self.say("end of the demo")
         stop.set()

@@ -163,7 +163,7 @@ def test_flags_fall_back_to_the_environment() -> None:
 
 def test_the_demo_tells_the_story_of_a_day() -> None:
     result = subprocess.run(
-        [*SCALERS, "demo", "--speed", "7200"], capture_output=True, text=True, timeout=120
+        [*SCALERS, "demo", "--speed", "20000"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout

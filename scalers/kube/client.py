@@ -5,6 +5,7 @@ thousands of objects into the client's models would cost more than the decisions
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -66,7 +67,8 @@ class Stopper:
         with self._lock:
             self.stopped = True
             if self._response is not None:
-                self._response.shutdown()
+                with contextlib.suppress(OSError):  # the stream ended on its own meanwhile
+                    self._response.shutdown()
 
 
 class Kube:
