@@ -7,7 +7,7 @@ from kubernetes.client import ApiException
 from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube
+from scalers.kube.client import Kube, RateLimiter
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import HPA
 from tests.conftest import hpa
@@ -74,3 +74,21 @@ def test_a_dropped_connection_is_retried(kube: Kube):
         client.get(HPA, "shop", "web")
 
     assert sample("scalers_api_retries_total", "connection") == before + 2
+
+
+def test_the_rate_limit_lets_a_burst_through_then_paces_requests():
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    limiter = RateLimiter(qps=10, burst=3, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        limiter.take()
+    assert slept == [0.1, 0.1]  # three at once, then one every 1/qps
+    now[0] += 10  # idle: the bucket refills up to the burst, no further
+    for _ in range(4):
+        limiter.take()
+    assert slept == [0.1, 0.1, 0.1]

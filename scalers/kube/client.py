@@ -31,24 +31,32 @@ class RateLimiter:
     """A token bucket, as client-go's client-side limit: `burst` requests at once, then `qps`
     a second. A qps of 0 means no limit."""
 
-    def __init__(self, qps: float, burst: int) -> None:
+    def __init__(
+        self,
+        qps: float,
+        burst: int,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._qps = qps
         self._burst = max(1, burst)
         self._tokens = float(self._burst)
-        self._at = time.monotonic()
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._at = monotonic()
         self._lock = threading.Lock()
 
     def take(self) -> None:
         if self._qps <= 0:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self._monotonic()
             self._tokens = min(self._burst, self._tokens + (now - self._at) * self._qps)
             self._at = now
             self._tokens -= 1
             wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
         if wait:
-            time.sleep(wait)  # a real-time limit on real requests, not schedule time
+            self._sleep(wait)  # a real-time limit on real requests, not schedule time
 
 
 class Stopper:

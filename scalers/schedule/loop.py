@@ -196,7 +196,10 @@ class ScheduleLoop:
         previous = self._tracked.get(key)
         if previous is not None and previous.inputs == inputs and not force:
             return None
-        schedule = parse_schedule(text, resource.kind, inputs[1], self._zone)  # type: ignore[arg-type]
+        if previous is not None and previous.inputs == inputs:
+            schedule = previous.schedule  # a forced catch-up: the annotation is as parsed before
+        else:
+            schedule = parse_schedule(text, resource.kind, inputs[1], self._zone)  # type: ignore[arg-type]
         tracked = Tracked(
             resource, key, inputs, schedule, now, (previous.generation + 1) if previous else 0
         )
