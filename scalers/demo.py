@@ -63,7 +63,13 @@ def seed(server: FakeApiServer, examples: Path) -> list[str]:
     seeded = []
     for path in sorted(examples.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") in ("HorizontalPodAutoscaler", "Deployment", "ConfigMap"):
+            if doc and (
+                doc.get("kind") in ("HorizontalPodAutoscaler", "Deployment")
+                or (
+                    doc.get("kind") == "ConfigMap"
+                    and {"linear", "ladder"} & set(doc.get("data", {}))
+                )
+            ):  # what the controller reads; not the ArgoCD examples
                 server.create(doc, manager=GITOPS)
                 meta = doc["metadata"]
                 seeded.append(f"{doc['kind']} {meta.get('namespace', 'default')}/{meta['name']}")
