@@ -394,3 +394,17 @@ def test_the_rbac_allows_every_request_the_controller_makes_and_nothing_more(rec
     for rule in (r for r in role["rules"] if r.get("resourceNames")):
         matched = [r for r in recorded if r.namespace == role_namespace and allows(rule, r)]
         assert matched and {r.name for r in matched} <= set(rule["resourceNames"]), rule
+
+
+def test_the_dockerfile_runs_scalers_as_a_numeric_non_root_user_with_every_zone():
+    """Where no Docker engine exists (CI here), the image's contract is checked on its text."""
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    [user] = [line.split()[1] for line in final if line.startswith("USER ")]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) != 0 and gid.isdigit()
+    assert 'ENTRYPOINT ["scalers"]' in final and 'CMD ["run"]' in final
+    # The zones: the tzdata package is a runtime dependency, and the build loads every zone.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"tzdata' in pyproject
+    assert any("zoneinfo.available_timezones()" in line for line in final)
