@@ -9,15 +9,20 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from importlib.metadata import version
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from scalers import log as logs
-from scalers.proportional.loop import Config
 from scalers.proportional.params import ParamsError, parse_default_params
-from scalers.proportional.targets import Target, parse_targets
 from scalers.schedule.annotation import zone_named
+
+if TYPE_CHECKING:
+    from scalers.manifests import Manifest
+    from scalers.proportional.params import ClusterStatus
+    from scalers.proportional.targets import Target
 
 log = logging.getLogger("scalers")
 
@@ -68,6 +73,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _targets(text: str) -> tuple[Target, ...]:
+    # Imported here: it loads the kubernetes client, which `validate` and `plan FILE` never need.
+    from scalers.proportional.targets import parse_targets
+
     try:
         return parse_targets(text)
     except ValueError as error:
@@ -79,6 +87,15 @@ def _default_params(text: str) -> dict[str, str]:
         return parse_default_params(text)
     except ParamsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _params(text: str) -> dict[str, str]:
+    try:
+        return parse_default_params(text)
+    except ParamsError as error:
+        raise argparse.ArgumentTypeError(
+            str(error).removeprefix("invalid --default-params: ")
+        ) from None
 
 
 def _node_labels(text: str) -> str:
@@ -211,6 +228,77 @@ def _operations(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an ISO 8601 time, e.g. 2026-11-23T08:30:00Z"
+        ) from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or e.g. +01:00")
+    return instant
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
+    return int(text)
+
+
+def _offline(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timezone",
+        type=_zone,
+        default=_env("TIMEZONE", "UTC"),
+        help="zone of schedules with neither a tz key nor a zone annotation [SCALERS_TIMEZONE, UTC]",
+    )
+
+
+def _plan_flags(plan: argparse.ArgumentParser) -> None:
+    plan.add_argument(
+        "files", nargs="*", metavar="FILE|DIR", help="manifests; none: the live cluster"
+    )
+    plan.add_argument(
+        "--at",
+        type=_instant,
+        metavar="TIME",
+        help="the instant to plan for, ISO 8601 with offset; default now",
+    )
+    plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    _offline(plan)
+    plan.add_argument(
+        "--kubeconfig", default=os.environ.get("KUBECONFIG"), help="without FILEs [KUBECONFIG]"
+    )
+    plan.add_argument("--context", default=_env("CONTEXT"), help="without FILEs [SCALERS_CONTEXT]")
+    group = plan.add_argument_group("proportional parameters")
+    group.add_argument(
+        "--params",
+        type=_params,
+        metavar="JSON",
+        help="parameters in --default-params form instead of the ConfigMap; without FILEs, "
+        "plan these alone",
+    )
+    group.add_argument(
+        "--namespace",
+        default=_env("NAMESPACE", "kube-system"),
+        help="the ConfigMap's namespace [SCALERS_NAMESPACE, kube-system]",
+    )
+    group.add_argument(
+        "--configmap",
+        default=_env("CONFIGMAP", "dns-autoscaler"),
+        help="the ConfigMap [SCALERS_CONFIGMAP, dns-autoscaler]",
+    )
+    group.add_argument("--nodes", type=_count, metavar="N", help="nodes to size for (with --cores)")
+    group.add_argument("--cores", type=_count, metavar="N", help="cores to size for (with --nodes)")
+    group.add_argument(
+        "--nodelabels",
+        type=_node_labels,
+        metavar="K=V,...",
+        help="live cluster: count only the nodes with these labels",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="scalers",
@@ -242,6 +330,16 @@ def parser() -> argparse.ArgumentParser:
         "--hold", action="store_true", help="keep the API server up afterwards, for kubectl"
     )
     demo.add_argument("-v", "--verbose", action="store_true", help="show the JSON log lines")
+
+    plan = commands.add_parser(
+        "plan", help="scheduled values now and next fires; replicas from the parameters"
+    )
+    _plan_flags(plan)
+    check = commands.add_parser(
+        "validate", help="lint manifests' schedule annotations and parameters (exit 1 on error)"
+    )
+    check.add_argument("files", nargs="+", metavar="FILE|DIR")
+    _offline(check)
     return root
 
 
@@ -251,13 +349,117 @@ def main(argv: Sequence[str] | None = None) -> int:
         from scalers.demo import run_demo
 
         return run_demo(args)
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "plan":
+        return _plan(args)
     return _run(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from scalers.manifests import is_params, is_scheduled, load, validate
+
+    loaded = load(args.files)
+    problems = loaded.problems + validate(loaded.manifests, args.timezone)
+    for problem in problems:
+        print(problem)
+    errors = sum(not p.warning for p in problems)
+    checked = sum(is_scheduled(m) or is_params(m) for m in loaded.manifests)
+    print(
+        f"{_plural(loaded.files, 'file')}, {_plural(checked, 'object')} checked: "
+        f"{_plural(errors, 'error')}, {_plural(len(problems) - errors, 'warning')}"
+    )
+    return 1 if errors else 0
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from scalers.clock import SystemClock
+    from scalers.manifests import find_configmap, load
+    from scalers.plan import make_plan, proportional_plan, render_json, render_table
+    from scalers.proportional.params import ClusterStatus
+
+    if (args.nodes is None) != (args.cores is None):
+        print("scalers plan: --nodes and --cores go together", file=sys.stderr)
+        return 2
+    status = None
+    if args.nodes is not None:
+        status = ClusterStatus(args.nodes, args.nodes, args.cores, args.cores)
+    manifests: list[Manifest] = []
+    params = None if args.params is None else ("--params", args.params)
+    if args.files:
+        loaded = load(args.files)
+        for problem in loaded.problems:
+            print(f"scalers plan: {problem}", file=sys.stderr)
+        if loaded.problems:
+            return 2
+        manifests = loaded.manifests
+        found = find_configmap(manifests, args.namespace, args.configmap)
+        if params is None and found is not None:
+            params = (f"{found.namespace}/{found.name} in {found.source}", found.data)
+    elif params is None or status is None:
+        # The live cluster: everything, or with --params only the nodes to count.
+        try:
+            live = _live(args, only_nodes=params is not None)
+        except _Unreachable as error:
+            print(f"scalers plan: {error}", file=sys.stderr)
+            return 2
+        manifests, status, params = live.manifests, status or live.status, params or live.params
+    proportional = None if params is None else proportional_plan(*params, status)
+    result = make_plan(args.at or SystemClock().now(), manifests, args.timezone, proportional)
+    print(render_json(result) if args.output == "json" else render_table(result))
+    return 0
+
+
+class _Unreachable(Exception):
+    pass
+
+
+class _Live(NamedTuple):
+    manifests: list[Manifest]
+    status: ClusterStatus
+    params: tuple[str, Mapping[str, Any]] | None
+
+
+def _live(args: argparse.Namespace, only_nodes: bool) -> _Live:
+    """The annotated objects, the parameters' ConfigMap and the node counts of the cluster."""
+    from kubernetes.client import ApiException
+    from urllib3.exceptions import HTTPError
+
+    from scalers.kube.client import Kube, describe
+    from scalers.kube.config import ConfigError, api_client
+    from scalers.kube.resources import CONFIGMAP, DEPLOYMENT, HPA, NODE
+    from scalers.manifests import Manifest
+    from scalers.proportional.nodes import cluster_status, node_share
+
+    try:
+        kube = Kube(
+            api_client(args.kubeconfig, args.context, f"kube-scalers/{version('kube-scalers')}")
+        )
+        nodes, _ = kube.list(NODE, label_selector=args.nodelabels)
+        status = cluster_status(map(node_share, nodes))
+        if only_nodes:
+            return _Live([], status, None)
+        objects = kube.list(HPA)[0] + kube.list(DEPLOYMENT)[0]
+        configmap = kube.get(CONFIGMAP, args.namespace, args.configmap)
+    except ConfigError as error:
+        raise _Unreachable(str(error)) from None
+    except (ApiException, HTTPError, OSError) as error:
+        raise _Unreachable(f"cannot read the cluster: {describe(error)}") from None
+    params = None
+    if configmap is not None:
+        params = (f"{args.namespace}/{args.configmap}", configmap.get("data") or {})
+    return _Live([Manifest("cluster", o) for o in objects], status, params)
 
 
 def _run(args: argparse.Namespace) -> int:
     from scalers.clock import SystemClock
     from scalers.controller import Controller, Election, Settings
     from scalers.kube.config import ConfigError, api_client
+    from scalers.proportional.loop import Config
 
     logs.configure(args.log_level)
     try:

@@ -1,0 +1,321 @@
+"""`scalers validate` and `scalers plan`: manifests on disk, the live cluster, parameters alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scalers.fakeapi import FakeApiServer
+from scalers.manifests import Manifest, load, schedule_of, validate
+from scalers.plan import make_plan, next_fires, proportional_plan, render_table
+from scalers.proportional.params import ClusterStatus
+from scalers.schedule.annotation import Schedule
+from tests.conftest import hpa
+from tests.test_proportional_loop import node
+
+SCALERS = [sys.executable, "-m", "scalers.cli"]
+EXAMPLES = Path(__file__).parents[1] / "examples"
+# Monday 23 November 2026, 09:30 in Berlin.
+AT = "2026-11-23T08:30:00Z"
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def scalers(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SCALERS, *args], capture_output=True, text=True, timeout=60)
+
+
+def annotated(name: str, actions: str, kind: str = "HPA", **meta: str) -> str:
+    """A manifest of an HPA (min 2, max 40) or a Deployment carrying `actions`."""
+    extra = "".join(f"\n    {key}: {value}" for key, value in meta.items())
+    head = (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler"
+        if kind == "HPA"
+        else "apiVersion: apps/v1\nkind: Deployment"
+    )
+    spec = "minReplicas: 2\n  maxReplicas: 40" if kind == "HPA" else "replicas: 1"
+    return (
+        f"{head}\nmetadata:\n  name: {name}\n  namespace: shop\n  annotations:{extra}\n"
+        f"    zalando.org/schedule-actions: '{actions}'\nspec:\n  {spec}\n"
+    )
+
+
+def configmap(name: str, data: dict[str, str]) -> str:
+    return yaml_doc(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "data": data,
+        }
+    )
+
+
+def yaml_doc(obj: dict[str, object]) -> str:
+    return json.dumps(obj) + "\n"  # JSON is YAML
+
+
+def test_validate_passes_the_examples_and_ignores_what_is_not_ours() -> None:
+    result = scalers("validate", str(EXAMPLES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    *problems, summary = result.stdout.splitlines()
+    assert problems == []
+    assert summary.endswith("3 objects checked: 0 errors, 0 warnings")
+
+
+def test_validate_names_file_object_and_reason_of_every_problem(tmp_path: Path) -> None:
+    hpas = tmp_path / "hpas.yaml"
+    hpas.write_text(
+        "---\n".join(
+            [
+                annotated("bad-json", '[{"schedule": "0 9 * * *",}]'),
+                annotated("six-fields", '[{"schedule": "0 0 9 * * 1-5", "minReplicas": 3}]'),
+                annotated(
+                    "mars",
+                    '[{"schedule": "0 9 * * *", "minReplicas": 3}]',
+                    **{"kube-scalers.io/timezone": "Mars/Olympus_Mons"},
+                ),
+                annotated("zero", '[{"schedule": "0 9 * * *", "minReplicas": 0}]'),
+                annotated("replicas", '[{"schedule": "0 9 * * *", "replicas": 3}]'),
+                annotated("above-git", '[{"schedule": "0 9 * * *", "minReplicas": 50}]'),
+                annotated("typo", '[{"schedule": "0 9 * * *", "minReplicas": 3, "tx": "UTC"}]'),
+                annotated("fine", '[{"schedule": "0 9 * * *", "replicas": 0}]', kind="Deployment"),
+            ]
+        )
+    )
+    params = tmp_path / "nested" / "params.yml"
+    params.parent.mkdir()
+    params.write_text(
+        "---\n".join(
+            [
+                configmap("dns-autoscaler", {"linear": '{"nodesPerReplica": 1}', "ladder": "{}"}),
+                configmap("other", {"linear": '{"nodesPerReplica": 16, "min": 5, "max": 2}'}),
+            ]
+        )
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: HorizontalPodAutoscaler\nmetadata: {name: web\n")
+
+    result = scalers("validate", str(tmp_path))
+
+    assert result.returncode == 1
+    *lines, summary = result.stdout.splitlines()
+    hpa_file, cm_file = (
+        f"{hpas}: HorizontalPodAutoscaler shop/",
+        f"{params}: ConfigMap kube-system/",
+    )
+    expected = [
+        (f"{broken}: InvalidYAML: ", "line 3, column 1: expected ',' or '}'"),
+        (f"{hpa_file}bad-json: InvalidJSON: ", "is not valid JSON"),
+        (f"{hpa_file}six-fields: InvalidSchedule: ", "has 6 fields"),
+        (f"{hpa_file}mars: InvalidTimezone: ", "unknown zone 'Mars/Olympus_Mons'"),
+        (f"{hpa_file}zero: InvalidAction: ", "action 1: minReplicas must be >= 1, not 0"),
+        (f"{hpa_file}replicas: InvalidAction: ", "replicas cannot be scheduled on a Horizontal"),
+        (
+            f"{hpa_file}above-git: ScheduleRefused: ",
+            "action 1: the schedule's minReplicas 50 is above maxReplicas 40 in Git",
+        ),
+        (f"warning: {hpa_file}typo: UnknownKey: ", "action 1: unknown key 'tx' ignored"),
+        (f"{cm_file}dns-autoscaler: too_many_keys: ", "expected only one entry"),
+        (f"{cm_file}other: invalid_linear: ", "error parsing linear params"),
+    ]
+    assert len(lines) == len(expected), result.stdout
+    for (start, detail), line in zip(expected, lines, strict=True):
+        assert line.startswith(start) and detail in line, (start, detail, line)
+    assert summary == "3 files, 10 objects checked: 9 errors, 1 warning"
+
+
+def test_validate_exits_0_on_warnings_alone(tmp_path: Path) -> None:
+    (tmp_path / "hpa.yaml").write_text(
+        annotated("typo", '[{"schedule": "@daily", "minReplicas": 3, "tx": "UTC"}]')
+    )
+    result = scalers("validate", str(tmp_path / "hpa.yaml"))
+    assert result.returncode == 0
+    assert result.stdout.startswith("warning: ")
+
+
+def test_refusal_needs_the_other_bound_to_be_gits(tmp_path: Path) -> None:
+    """Once some action schedules maxReplicas, Git's maxReplicas is never what a min meets."""
+    both = (
+        '[{"schedule": "0 9 * * *", "minReplicas": 50},'
+        ' {"schedule": "0 8 * * *", "maxReplicas": 60}]'
+    )
+    assert validate(manifests(tmp_path, annotated("web", both)), UTC_ZONE) == []
+    lowered = '[{"schedule": "0 20 * * *", "maxReplicas": 1}]'
+    [problem] = validate(manifests(tmp_path, annotated("web", lowered)), UTC_ZONE)
+    assert problem.reason == "ScheduleRefused"
+    assert problem.message == "action 1: the schedule's maxReplicas 1 is below minReplicas 2 in Git"
+
+
+def manifests(folder: Path, text: str) -> list[Manifest]:
+    path = folder / "manifest.yaml"
+    path.write_text(text)
+    return load([path]).manifests
+
+
+def test_plan_of_the_examples_as_json() -> None:
+    result = scalers("plan", str(EXAMPLES), "--at", AT, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["at"] == "2026-11-23T08:30:00+00:00"
+    [web] = [s for s in plan["schedules"] if s["name"] == "web"]
+    assert web == {
+        "kind": "HorizontalPodAutoscaler",
+        "namespace": "shop",
+        "name": "web",
+        "zone": "Europe/Berlin",
+        "scheduled": {"minReplicas": 10, "maxReplicas": 40},
+        "next": [
+            {"at": "2026-11-23T20:00:00+01:00", "action": 2, "field": "minReplicas", "value": 2},
+            {"at": "2026-11-24T09:00:00+01:00", "action": 1, "field": "minReplicas", "value": 10},
+            {"at": "2026-11-24T09:00:00+01:00", "action": 1, "field": "maxReplicas", "value": 40},
+            {"at": "2026-11-24T20:00:00+01:00", "action": 2, "field": "minReplicas", "value": 2},
+        ],
+    }
+    [worker] = [s for s in plan["schedules"] if s["name"] == "report-worker"]
+    assert (worker["zone"], worker["scheduled"]) == ("Asia/Tokyo", {"replicas": 0})
+    assert plan["proportional"] == {
+        "source": f"kube-system/dns-autoscaler in {EXAMPLES / 'coredns-hpa.yaml'}",
+        "mode": "linear",
+        "nodes": None,
+        "cores": None,
+        "replicas": None,
+    }
+
+
+def test_plan_of_the_examples_as_a_table() -> None:
+    result = scalers("plan", str(EXAMPLES), "--at", AT, "--nodes", "48", "--cores", "192")
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert lines[0] == "at Mon 2026-11-23 08:30:00 UTC"
+    assert (
+        "HorizontalPodAutoscaler shop/web Europe/Berlin minReplicas=10 maxReplicas=40 "
+        "Mon 2026-11-23 20:00 CET 2 minReplicas=2"
+    ) in lines
+    assert "Tue 2026-11-24 09:00 CET 1 minReplicas=10 maxReplicas=40" in lines
+    assert (
+        "Deployment batch/report-worker Asia/Tokyo replicas=0 Tue 2026-11-24 01:30 JST 1 replicas=6"
+        in lines
+    )
+    assert lines[-3:] == ["NODES 48", "CORES 192", "REPLICAS 3"]
+
+
+def test_plan_of_parameters_alone() -> None:
+    params = '{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"min":2}}'
+    result = scalers("plan", "--params", params, "--nodes", "100", "--cores", "400", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["replicas"] == 7  # ceil(100 / 16) = 7 against ceil(400 / 256) = 2
+    assert plan["proportional"] == {
+        "source": "--params",
+        "mode": "linear",
+        "nodes": 100,
+        "cores": 400,
+        "replicas": 7,
+    }
+
+
+def test_plan_refuses_bad_input_with_status_2() -> None:
+    bad_params = scalers("plan", "--params", '{"linear":{"min":2}}', "--nodes", "1", "--cores", "1")
+    assert bad_params.returncode == 2
+    assert "argument --params: error parsing linear params: should at least provide" in (
+        bad_params.stderr
+    )
+    naive = scalers("plan", str(EXAMPLES), "--at", "2026-11-23T08:30")
+    assert naive.returncode == 2 and "has no UTC offset" in naive.stderr
+    garbage = scalers("plan", str(EXAMPLES), "--at", "monday")
+    assert garbage.returncode == 2 and "expected an ISO 8601 time" in garbage.stderr
+    half = scalers("plan", str(EXAMPLES), "--nodes", "3")
+    assert half.returncode == 2 and "--nodes and --cores go together" in half.stderr
+
+
+def test_plan_of_the_live_cluster(tmp_path: Path) -> None:
+    actions = [{"schedule": "0 9 * * 1-5", "minReplicas": 10, "tz": "Europe/Berlin"}]
+    with FakeApiServer() as server:
+        server.create(hpa("web", json.dumps(actions)))
+        server.create(hpa("plain", None))
+        server.create(json.loads(configmap("dns-autoscaler", {"linear": '{"nodesPerReplica": 2}'})))
+        for i in range(5):
+            server.create(node(f"node-{i}", cpu="3500m", ready=i != 4))
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        result = scalers("plan", "--kubeconfig", str(kubeconfig), "--at", AT, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    [web] = plan["schedules"]
+    assert (web["name"], web["scheduled"]) == ("web", {"minReplicas": 10})
+    assert web["next"][0] == {
+        "at": "2026-11-24T09:00:00+01:00",
+        "action": 1,
+        "field": "minReplicas",
+        "value": 10,
+    }
+    # Four schedulable nodes of 3500m: 14 cores; ceil(4 / 2) = 2 replicas.
+    assert plan["proportional"] == {
+        "source": "kube-system/dns-autoscaler",
+        "mode": "linear",
+        "nodes": 4,
+        "cores": 14,
+        "replicas": 2,
+    }
+
+
+def test_plan_without_a_cluster_says_so(tmp_path: Path) -> None:
+    result = scalers("plan", "--kubeconfig", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert "no kubeconfig at" in result.stderr
+
+
+def test_next_fires_lists_same_instant_actions_in_array_order() -> None:
+    [manifest] = [
+        Manifest(
+            "f.yaml",
+            {
+                "kind": "Deployment",
+                "metadata": {
+                    "name": "w",
+                    "annotations": {
+                        "zalando.org/schedule-actions": json.dumps(
+                            [
+                                {"schedule": "@hourly", "replicas": 1},
+                                {"schedule": "0 */2 * * *", "replicas": 2},
+                            ]
+                        )
+                    },
+                },
+            },
+        )
+    ]
+    schedule = schedule_of(manifest, UTC_ZONE)
+    assert isinstance(schedule, Schedule)
+    fires = next_fires(schedule.rules, datetime(2026, 1, 1, 0, 30, tzinfo=UTC), count=4)
+    assert [(f.at.hour, f.action) for f in fires] == [(1, 1), (2, 1), (2, 2), (3, 1)]
+    plan = make_plan(datetime(2026, 1, 1, 2, 0, tzinfo=UTC), [manifest], UTC_ZONE, None)
+    assert plan.schedules[0].scheduled == {"replicas": 2}  # the later action wins the tie
+
+
+def test_plan_shows_a_rejected_annotation_and_bad_parameters() -> None:
+    manifest = Manifest(
+        "f.yaml",
+        {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "annotations": {"zalando.org/schedule-actions": "{"}},
+        },
+    )
+    proportional = proportional_plan("cm", {"linear": "{}", "ladder": "{}"}, None)
+    plan = make_plan(datetime(2026, 1, 1, tzinfo=UTC), [manifest], UTC_ZONE, proportional)
+    assert plan.schedules[0].error is not None
+    assert plan.schedules[0].error.startswith("InvalidJSON: ")
+    table = render_table(plan)
+    assert "HorizontalPodAutoscaler default/web  -     rejected: InvalidJSON:" in table
+    assert "ERROR       too_many_keys: invalid configMap format" in table
+    assert "replicas" not in plan.to_json()
+
+
+def test_ladder_parameters_for_given_counts() -> None:
+    ladder = '{"coresToReplicas": [[1, 1], [64, 3]], "nodesToReplicas": [[1, 1], [2, 2]]}'
+    status = ClusterStatus(10, 10, 100, 100)
+    planned = proportional_plan("cm", {"ladder": ladder}, status)
+    assert (planned.mode, planned.counted, planned.replicas) == ("ladder", (10, 100), 3)
