@@ -682,12 +682,9 @@ def test_concurrent_patches_from_16_threads(srv: FakeApiServer, hpas: Any) -> No
             _content_type=MERGE,
         )  # fmt: skip
 
-    began = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(work, range(320)))
-    elapsed = time.perf_counter() - began
-    assert int(srv.current_resource_version()) == start_rv + 320
-    assert elapsed < 5, f"320 patches took {elapsed:.2f}s"
+    assert int(srv.current_resource_version()) == start_rv + 320  # none lost, none doubled
 
 
 # --- kubectl -------------------------------------------------------------------------------
