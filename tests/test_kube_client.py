@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import urllib3
 from kubernetes.client import ApiException
 from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube, RateLimiter
+from scalers.kube.client import Kube, RateLimiter, Stopper
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import HPA
 from tests.conftest import hpa
@@ -92,3 +93,19 @@ def test_the_rate_limit_lets_a_burst_through_then_paces_requests():
     for _ in range(4):
         limiter.take()
     assert slept == [0.1, 0.1, 0.1]
+
+
+def test_stopping_a_watch_whose_stream_already_ended_is_harmless(server: FakeApiServer):
+    """Shutting down: the stream may have ended on its own just before (the server's timeout),
+    and urllib3 has let go of its socket; stop() must not raise in the shutdown path."""
+    response = urllib3.PoolManager().request(
+        "GET", f"{server.url}/api/v1/namespaces/default/configmaps", preload_content=False
+    )
+    response.read()
+    response.close()
+    stopper = Stopper()
+    stopper.streaming(response)
+
+    stopper.stop()
+
+    assert stopper.stopped

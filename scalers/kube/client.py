@@ -75,7 +75,9 @@ class Stopper:
         with self._lock:
             self.stopped = True
             if self._response is not None:
-                with contextlib.suppress(OSError):  # the stream ended on its own meanwhile
+                # The stream ended on its own meanwhile: the socket is closed (OSError), or
+                # urllib3 has let go of it (ValueError) or of the connection (RuntimeError).
+                with contextlib.suppress(OSError, ValueError, RuntimeError):
                     self._response.shutdown()
 
 
