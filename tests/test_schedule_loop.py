@@ -13,6 +13,8 @@ from scalers.schedule.loop import FIELD_MANAGER, RETRY_AFTER
 from tests.conftest import START, hpa
 
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
+SCHEDULE = "zalando.org/schedule-actions"
+START_TEXT = START.strftime("%Y-%m-%dT%H:%M:%SZ")
 BUSINESS_HOURS = json.dumps(
     [
         {"schedule": "0 9 * * 1-5", "minReplicas": 10, "maxReplicas": 40},
@@ -330,6 +332,55 @@ def test_deployment_replicas_go_through_the_scale_subresource(server, harness):
     ]
     ours = [e for e in obj["metadata"]["managedFields"] if e["manager"] == FIELD_MANAGER]
     assert ours and ours[0].get("subresource") == "scale"
+
+
+def test_the_cache_holds_only_what_the_loop_reads(server, harness):
+    """The loop watches every HPA and Deployment of the cluster: it must not keep their pod
+    templates, last-applied-configuration and managedFields for the whole spec."""
+    template = {
+        "metadata": {"labels": {"app": "worker"}},
+        "spec": {"containers": [{"name": "w", "image": "busybox", "env": [{"name": "A"}]}]},
+    }
+    for name, notes in (("worker", {SCHEDULE: json.dumps([{"schedule": "0 9 * * *", "replicas": 6}])}),
+                        ("plain", {})):  # fmt: skip
+        notes |= {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(template)}
+        server.create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "shop", "annotations": notes},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}}
+                | {"template": template},
+            },
+            manager="argocd-controller",
+        )
+    h = harness()
+    h.tick(at(9, 0))
+    h.sync()
+
+    (deployments,) = [i for i in h.loop.watches.informers if i.resource.kind == "Deployment"]
+    meta = server.get("apps/v1", "Deployment", "shop", "worker")["metadata"]
+    assert deployments.get("shop/worker") == {
+        "apiVersion": "apps/v1",
+        "metadata": {
+            "name": "worker",
+            "namespace": "shop",
+            "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"],
+            "annotations": {SCHEDULE: meta["annotations"][SCHEDULE]},
+            "managedFields": [  # every writer, but only the fields the loop reads
+                {"manager": "argocd-controller", "operation": "Update", "time": START_TEXT}
+                | {"fieldsV1": {}},  # it created the object; replicas is ours since 09:00
+                {"manager": FIELD_MANAGER, "operation": "Update", "subresource": "scale"}
+                | {"time": "2026-11-02T09:00:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            ],
+        },
+        "spec": {"replicas": 6},
+    }
+    assert deployments.get("shop/plain")["spec"] == {"replicas": 1}
+    assert deployments.get("shop/plain")["metadata"]["annotations"] == {}
+    (event,) = events_for(server, "worker")
+    assert event["involvedObject"]["apiVersion"] == "apps/v1"
 
 
 def test_replicas_on_an_hpa_is_rejected_naming_the_right_fields(server, harness):

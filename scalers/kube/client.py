@@ -24,7 +24,7 @@ from scalers.kube.resources import EVENT, Resource
 log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
-PAGE = 500  # objects per LIST page
+PAGE = 100  # objects per LIST page: a page's JSON is decoded whole before it is cut down
 
 
 class RateLimiter:

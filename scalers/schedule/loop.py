@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "kube-scalers-schedule"
 LOOP = "schedule"
 RETRY_AFTER = timedelta(seconds=10)
+OURS = (SCHEDULE_ANNOTATION, TIMEZONE_ANNOTATION, SUSPEND_ANNOTATION)
 PERIOD = 60.0  # the longest wait between two passes, fires due or not
 # The Event (type, reason) that goes with each action on a write.
 EVENTS = {
@@ -93,7 +94,10 @@ class ScheduleLoop:
         self._claimed = claimed  # HPAs ("namespace/name") whose floor the proportional loop owns
         self._leading = leading  # only the leader decides and writes
         self._dry_run = dry_run
-        self._informers = {r.kind: Informer(kube, r, self._changed(r)) for r in (HPA, DEPLOYMENT)}
+        self._informers = {
+            r.kind: Informer(kube, r, self._changed(r), transform=essentials(r))
+            for r in (HPA, DEPLOYMENT)
+        }
         self.watches = Watches(list(self._informers.values()))
         self._lock = threading.Lock()
         self._dirty: dict[str, Resource] = {}
@@ -401,6 +405,28 @@ class ScheduleLoop:
                     resource.kind, new, message, ("Normal", "OverrideObserved"),
                     field=name, old=before, new=after, reason="override", action="observed",
                 )  # fmt: skip
+
+
+def essentials(resource: Resource) -> Callable[[Object], Object]:
+    """What the loop reads of an object, cut out before it is cached: the loop watches every
+    HPA and Deployment of the cluster, and a Deployment with its pod template, kubectl's
+    last-applied-configuration and managedFields for the whole spec is several KB."""
+    fields = FIELDS[resource.kind]
+    paths = [("spec", name) for name in fields]
+
+    def cut(obj: Object) -> Object:
+        meta, spec, annotations = obj["metadata"], obj.get("spec") or {}, _annotations(obj)
+        return {
+            "apiVersion": resource.api_version,
+            "metadata": {
+                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta
+            }
+            | {"annotations": {k: annotations[k] for k in OURS if k in annotations}}
+            | {"managedFields": ownership.only(obj, paths)},
+            "spec": {name: spec[name] for name in fields if name in spec},
+        }
+
+    return cut
 
 
 def _annotations(obj: Object) -> dict[str, str]:
