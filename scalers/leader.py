@@ -124,13 +124,15 @@ class LeaderElector:
         lease = self._kube.get(LEASE, self._namespace, self._name)
         if lease is None:
             self._lease = None
-            # The typed client reformats these times; a whole second goes out without the
-            # fraction a real server requires (a 400, once in a million: retried next period).
+            # The typed client re-serialises a created Lease's times with isoformat(), which
+            # drops a zero fraction that a real server's MicroTime requires: a whole second
+            # goes out one microsecond later.
+            stamp = now if now.microsecond else now + timedelta(microseconds=1)
             body = {
                 "apiVersion": LEASE.api_version,
                 "kind": LEASE.kind,
                 "metadata": {"name": self._name, "namespace": self._namespace},
-                "spec": self._spec(now),
+                "spec": self._spec(stamp),
             }
             self._observe(self._kube.create(LEASE, self._namespace, body))
             self._renewed_at = now

@@ -206,6 +206,30 @@ def test_patch_validation_and_type_errors(srv: FakeApiServer, hpas: Any) -> None
     assert srv.get("autoscaling/v2", "HorizontalPodAutoscaler", "default", "web") == before
 
 
+def test_a_lease_time_without_its_six_fraction_digits_is_refused(
+    srv: FakeApiServer, api_client: client.ApiClient
+) -> None:
+    """A Lease's times are MicroTimes, parsed with RFC3339Micro: the typed client's isoformat()
+    of a whole second ("...T08:00:00+00:00") is refused, as a real server refuses it."""
+    leases = client.CoordinationV1Api(api_client)
+
+    def lease(name: str, renewed: str) -> dict[str, Any]:
+        spec = {"holderIdentity": "a", "renewTime": renewed}
+        return {"metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+    leases.create_namespaced_lease("default", lease("good", "2026-11-02T08:00:00.000001Z"))
+    with pytest.raises(ApiException) as bad:
+        leases.create_namespaced_lease("default", lease("bad", "2026-11-02T08:00:00.000000Z"))
+    assert bad.value.status == 400 and "2006-01-02T15:04:05.000000Z07:00" in bad.value.body
+    assert srv.get("coordination.k8s.io/v1", "Lease", "default", "bad") is None
+    with pytest.raises(ApiException) as patched:
+        leases.patch_namespaced_lease(
+            "good", "default", {"spec": {"renewTime": "2026-11-02T08:00:01Z"}},
+            _content_type=MERGE,
+        )  # fmt: skip
+    assert patched.value.status == 400
+
+
 def test_put_with_stale_resource_version_conflicts(srv: FakeApiServer, hpas: Any) -> None:
     srv.create(hpa())
     stale = hpas.read_namespaced_horizontal_pod_autoscaler("web", "default")

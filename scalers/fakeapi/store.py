@@ -284,6 +284,10 @@ def drop_unknown_fields(res: ResourceType, obj: Obj) -> list[str]:
     return unknown
 
 
+_MICRO_TIME_FIELDS = {"Lease": ("acquireTime", "renewTime")}
+_MICRO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)")
+
+
 def type_check(res: ResourceType, obj: Obj) -> None:
     """The decode errors (400) a typed Go server gives for the few fields we interpret."""
 
@@ -309,6 +313,14 @@ def type_check(res: ResourceType, obj: Obj) -> None:
         value = spec.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise fail(f"{res.kind}Spec.spec.{key}", value, "int32")
+    for key in _MICRO_TIME_FIELDS.get(res.kind, ()):
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, str) and _MICRO_TIME.fullmatch(value)):
+            # metav1.MicroTime parses with RFC3339Micro: exactly six fraction digits.
+            raise bad_request(
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                f'parsing time {json.dumps(value)} as "2006-01-02T15:04:05.000000Z07:00"'
+            )
 
 
 def _sub(obj: Obj, key: str) -> Obj:
