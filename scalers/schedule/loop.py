@@ -104,7 +104,7 @@ class ScheduleLoop:
         self._catch_up_all = True
         self._tracked: dict[str, Tracked] = {}
         self._agenda = Agenda()
-        self._written: set[tuple[str, str]] = set()  # (uid, field) written by this process
+        self._written: dict[str, set[str]] = {}  # uid -> fields written by this process
         self._wake = threading.Event()
         self._writers = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
         self.last_tick: datetime | None = None
@@ -114,6 +114,8 @@ class ScheduleLoop:
 
     def _changed(self, resource: Resource) -> Callable[[str, Object | None, Object | None], None]:
         def handler(key: str, old: Object | None, new: Object | None) -> None:
+            if new is None and old is not None:
+                self._written.pop(old["metadata"].get("uid", ""), None)
             if all(o is None or SCHEDULE_ANNOTATION not in _annotations(o) for o in (old, new)):
                 return  # not ours, before or after: cheap to drop before taking the lock
             with self._lock:
@@ -298,7 +300,7 @@ class ScheduleLoop:
         metrics.WRITES.labels(LOOP, "success").inc()
         written = self._clock.now()
         for change in plan.changes:
-            self._written.add((meta.get("uid", ""), change.field))
+            self._written.setdefault(meta.get("uid", ""), set()).add(change.field)
             if reason == "fire":
                 metrics.FIRE_DELAY.observe((written - change.scheduled.fired_at).total_seconds())
         return self._report(tracked, obj, reason, "write", plan)
@@ -315,7 +317,7 @@ class ScheduleLoop:
             states[name] = FieldState(
                 value=spec.get(name),
                 ours=ours,
-                we_wrote=ours or wrote_object or (uid, name) in self._written,
+                we_wrote=ours or wrote_object or name in self._written.get(uid, ()),
                 changed_at=max(others, default=None),
             )
         return states
