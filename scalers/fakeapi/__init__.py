@@ -28,8 +28,8 @@ What it models
   ``status.{currentReplicas,desiredReplicas}`` = 0, ``currentMetrics: null``; apps
   ``spec.replicas`` = 1; a full Node ``status.nodeInfo``; ...) and validation with 422
   Invalid Status bodies (HPA scaleTargetRef/minReplicas/maxReplicas, apps replicas, selector
-  and containers, pod containers, events.k8s.io eventTime), 400 for wrongly typed fields and for Lease times that are
-  not MicroTimes (RFC3339 with exactly six fraction digits).
+  and containers, pod containers, events.k8s.io eventTime), 400 for wrongly typed fields and
+  for Lease times that are not MicroTimes (RFC3339 with exactly six fraction digits).
 * managedFields (FieldsV1): create/update/non-apply patch are operation ``Update``, taking
   the leaves the write changed away from other managers; server-side apply is operation
   ``Apply``, owning exactly its configuration, with 409 conflicts (``force`` overrides),
