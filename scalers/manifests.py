@@ -37,22 +37,48 @@ class Manifest:
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "default")
+        return str(_mapping(self.obj, "metadata").get("namespace") or "default")
 
     @property
     def name(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("name"))
+        return str(_mapping(self.obj, "metadata").get("name"))
 
     @property
     def annotations(self) -> Mapping[str, Any]:
-        return (self.obj.get("metadata") or {}).get("annotations") or {}
+        return _mapping(_mapping(self.obj, "metadata"), "annotations")
 
     @property
     def data(self) -> Mapping[str, Any]:
-        return self.obj.get("data") or {}
+        return _mapping(self.obj, "data")
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        return _mapping(self.obj, "spec")
 
     def describe(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
+
+
+def _mapping(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """obj[key] when it is a mapping; anything else reads as empty (see `malformed`)."""
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def malformed(manifest: Manifest) -> str | None:
+    """What the API server would refuse in the shape of the object, as far as we read it."""
+    metadata = manifest.obj.get("metadata")
+    parts = {
+        "metadata": metadata,
+        "spec": manifest.obj.get("spec"),
+        "data": manifest.obj.get("data"),
+    }
+    if isinstance(metadata, Mapping):
+        parts["metadata.annotations"] = metadata.get("annotations")
+    for where, value in parts.items():
+        if value is not None and not isinstance(value, Mapping):
+            return f"{where} must be a mapping, not {type(value).__name__}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,8 +126,14 @@ def load(paths: Iterable[str | Path]) -> Loaded:
         except OSError as error:
             problems.append(Problem(str(path), "Unreadable", error.strerror or str(error)))
             continue
+        except UnicodeDecodeError as error:
+            problems.append(Problem(str(path), "Unreadable", f"not UTF-8 text: {error.reason}"))
+            continue
         except yaml.YAMLError as error:
             problems.append(Problem(str(path), "InvalidYAML", _yaml_problem(error)))
+            continue
+        except RecursionError:  # PyYAML composes nested collections recursively
+            problems.append(Problem(str(path), "InvalidYAML", "nested too deep"))
             continue
         manifests.extend(
             Manifest(str(path), doc) for doc in documents if isinstance(doc, dict) and "kind" in doc
@@ -141,7 +173,7 @@ def refusals(manifest: Manifest, schedule: Schedule) -> list[str]:
     scheduled value (the catch-up writes it), never Git's."""
     if manifest.kind != "HorizontalPodAutoscaler":
         return []
-    spec = manifest.obj.get("spec") or {}
+    spec = manifest.spec
     git_min, git_max = spec.get("minReplicas", 1), spec.get("maxReplicas")
     scheduled = {name for rule in schedule.rules for name, _ in rule.values}
     problems = []
@@ -192,7 +224,10 @@ def validate(manifests: Iterable[Manifest], default_zone: ZoneInfo) -> list[Prob
     problems = []
     for manifest in manifests:
         at = (manifest.source, manifest.describe())
-        if is_scheduled(manifest):
+        shape = malformed(manifest)
+        if shape is not None and manifest.kind in (*FIELDS, "ConfigMap"):
+            problems.append(Problem(at[0], "InvalidManifest", shape, at[1]))
+        elif is_scheduled(manifest):
             schedule = schedule_of(manifest, default_zone)
             if isinstance(schedule, Rejected):
                 problems.append(Problem(at[0], schedule.reason, schedule.message, at[1]))

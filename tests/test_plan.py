@@ -319,3 +319,86 @@ def test_ladder_parameters_for_given_counts() -> None:
     status = ClusterStatus(10, 10, 100, 100)
     planned = proportional_plan("cm", {"ladder": ladder}, status)
     assert (planned.mode, planned.counted, planned.replicas) == ("ladder", (10, 100), 3)
+
+
+def hostile_files(tmp_path: Path) -> list[Path]:
+    """Values that once raised inside parsing, and YAML of shapes the API would refuse."""
+    actions = "zalando.org/schedule-actions"
+
+    def one(name: str, annotations: dict[str, object], spec: object = None) -> str:
+        metadata = {"name": name, "namespace": "shop", "annotations": annotations}
+        return yaml_doc(
+            {"kind": "HorizontalPodAutoscaler", "metadata": metadata, "spec": spec or {}}
+        )
+
+    def act(**fields: object) -> str:
+        return json.dumps([{"schedule": "0 9 * * *", **fields}])
+
+    values = [
+        act(minReplicas=1, tz="Europe"),
+        act(minReplicas=1, tz="America/Argentina"),
+        act(minReplicas=1, tz="A" * 300),
+        "[" * 1000 + "]" * 1000,
+        '[{"schedule": "0 9 * * *", "minReplicas": ' + "9" * 5000 + "}]",
+        act(minReplicas=10**400),
+        act(minReplicas=2**31),
+        act(maxReplicas=str(2**63)),
+        act(minReplicas=1, pad="x" * 300_000),
+    ]
+    schedules = tmp_path / "schedules.yaml"
+    schedules.write_text(
+        "---\n".join(one(f"h{i}", {actions: value}) for i, value in enumerate(values))
+        + "---\n"
+        + one("zone", {actions: act(minReplicas=1), "kube-scalers.io/timezone": "Etc"})
+        + "---\n"
+        + one("number", {actions: 5})
+    )
+    shapes = tmp_path / "shapes.yaml"
+    shapes.write_text(
+        "kind: HorizontalPodAutoscaler\nmetadata: [1]\n---\n"
+        "kind: HorizontalPodAutoscaler\nmetadata: {name: a, annotations: [1]}\n---\n"
+        "kind: ConfigMap\nmetadata: {name: dns-autoscaler}\ndata: [1]\n---\n"
+        + one("spec", {actions: act(minReplicas=3)}, spec=7)
+    )
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("kind: HorizontalPodAutoscaler\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfekind: x\n")
+    return [schedules, shapes, deep, binary]
+
+
+def test_validate_reports_hostile_values_one_line_each_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    result = scalers("validate", *map(str, hostile_files(tmp_path)))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    *problems, summary = result.stdout.splitlines()
+    assert summary.endswith("17 errors, 0 warnings"), summary
+    assert len(problems) == 17
+    assert all(len(line) < 300 for line in problems)
+    deep, binary, *objects = problems  # what cannot be read comes first
+    assert deep.endswith("deep.yaml: InvalidYAML: nested too deep")
+    assert "binary.yaml: Unreadable: not UTF-8 text" in binary
+    reasons = [line.split(": ")[2] for line in objects[:11]]
+    assert reasons == [
+        *["InvalidTimezone"] * 3,
+        *["InvalidJSON"] * 2,
+        *["InvalidAction"] * 3,
+        "TooLarge",
+        "InvalidTimezone",
+        "InvalidJSON",
+    ]
+    assert [line.split(": ")[2] for line in objects[11:]] == ["InvalidManifest"] * 4
+
+
+def test_plan_shows_hostile_values_as_rejections_without_a_traceback(tmp_path: Path) -> None:
+    schedules, shapes, *_ = hostile_files(tmp_path)
+
+    result = scalers("plan", "--at", AT, "-o", "json", str(schedules), str(shapes))
+
+    assert result.returncode == 0, result.stderr
+    plans = json.loads(result.stdout)["schedules"]
+    assert [p["name"] for p in plans if "error" not in p] == ["spec"]
+    assert sum("error" in p for p in plans) == 11

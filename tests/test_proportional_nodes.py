@@ -49,6 +49,8 @@ def node(
         (node(conditions=[]), False),
         ({"metadata": {"name": "bare"}}, False),
         (node(unschedulable=True, conditions=[READY]), False),
+        (node(conditions=[{"type": "Ready", "status": "False"}, READY]), True),
+        (node(conditions=[READY, {"type": "Ready", "status": "Unknown"}]), True),
     ],
     ids=[
         "ready",
@@ -60,6 +62,8 @@ def node(
         "no conditions",
         "no spec or status",
         "cordoned though ready",
+        "a later Ready condition is True",
+        "the first Ready condition is True",
     ],
 )
 def test_schedulable_means_not_cordoned_and_ready(raw: dict[str, Any], schedulable: bool) -> None:
@@ -138,7 +142,14 @@ def test_the_essentials_of_a_node_count_the_same_as_the_whole_node() -> None:
             "images": [{"names": ["x"], "sizeBytes": 1}],
         },
     }
-    for variant in (node, {**node, "spec": {}}, {**node, "status": {"conditions": []}}):
+    false_first = {"conditions": [{"type": "Ready", "status": "False"}, READY]}
+    for variant in (
+        node,
+        {**node, "spec": {}},
+        {**node, "status": {"conditions": []}},
+        {**node, "spec": {}, "status": false_first},
+    ):
         assert node_share(essentials(variant)) == node_share(variant)
+    assert node_share(essentials({**node, "spec": {}, "status": false_first})).schedulable
     assert essentials(node)["metadata"] == {"name": "n", "resourceVersion": "7"}
     assert "images" not in essentials(node)["status"]

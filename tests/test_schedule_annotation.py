@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scalers.schedule.annotation import Rejected, Schedule, parse_schedule
+from scalers.schedule.annotation import (
+    CEILING,
+    MAX_ACTIONS,
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_WARNINGS,
+    QUOTED,
+    Rejected,
+    Schedule,
+    parse_schedule,
+    zone_named,
+)
 
 DEFAULT_ZONE = ZoneInfo("UTC")
 HPA = "HorizontalPodAutoscaler"
@@ -370,3 +381,154 @@ def test_rejection_names_the_action_number(bad):
 
     assert "action 3" in result.message
     assert "action 1" not in result.message
+
+
+# Hostile input: every value, however built, is a rejection of its object with a short message.
+
+HOSTILE_ZONES = ["Europe", "America", "Etc", "America/Argentina", "A" * 300, "Europe/" + "x" * 300]
+
+
+@pytest.mark.parametrize("zone", HOSTILE_ZONES)
+def test_a_zone_directory_or_an_overlong_name_is_an_unknown_zone(zone):
+    in_action = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 2, "tz": zone}))
+    on_object = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 2}), object_zone=zone)
+
+    assert in_action.reason == on_object.reason == "InvalidTimezone"
+    assert zone[:20] in in_action.message and zone[:20] in on_object.message
+
+
+@pytest.mark.parametrize("zone", [*HOSTILE_ZONES, "localtime", "", "../etc/passwd", "Europe/"])
+def test_zone_named_is_none_for_anything_but_a_zone_key(zone):
+    assert zone_named(zone) is None
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires"])
+def test_zone_named_finds_zone_keys(zone):
+    assert zone_named(zone) == ZoneInfo(zone)
+
+
+def nested(depth: int) -> str:
+    """An annotation whose unknown key holds arrays `depth` - 2 deep (the list and the object
+    of the action are the first two levels)."""
+    inner = "[" * (depth - 2) + "]" * (depth - 2)
+    return f'[{{"schedule": "0 9 * * *", "minReplicas": 1, "x": {inner}}}]'
+
+
+def test_nesting_up_to_the_bound_is_accepted():
+    assert accepted(nested(MAX_DEPTH)).rules
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 100_000])
+def test_deeper_nesting_is_rejected_whatever_the_interpreter_allows(depth):
+    result = rejected(nested(depth))
+
+    assert result.reason == "InvalidJSON"
+    assert "deeper" in result.message
+
+
+def test_an_integer_of_thousands_of_digits_is_rejected():
+    result = rejected('[{"schedule": "0 9 * * *", "minReplicas": ' + "9" * 5000 + "}]")
+
+    assert result.reason == "InvalidJSON"
+
+
+@pytest.mark.parametrize("field", ["minReplicas", "maxReplicas"])
+@pytest.mark.parametrize(
+    "value", [2**31, 2**63, 10**30, 10**400, "2147483648", "9" * 10_000, -(10**400)]
+)
+def test_numbers_beyond_int32_are_rejected_with_a_short_message(field, value):
+    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
+
+    assert result.reason == "InvalidAction"
+    assert field in result.message
+    assert len(result.message) < 200
+    if value != -(10**400):  # that one is below the floor
+        assert "32-bit integer" in result.message
+
+
+@pytest.mark.parametrize(("kind", "field"), [(HPA, "maxReplicas"), (DEPLOYMENT, "replicas")])
+def test_the_largest_int32_is_accepted(kind, field):
+    for value in (CEILING, str(CEILING)):
+        schedule = accepted(actions({"schedule": "0 9 * * *", field: value}), kind=kind)
+        assert schedule.rules[0].values == ((field, CEILING),)
+
+
+def test_a_decimal_string_is_ascii_digits_only():
+    assert rejected(actions({"schedule": "0 9 * * *", "minReplicas": "\u0661"})).reason == (
+        "InvalidAction"
+    )
+
+
+def test_an_annotation_over_the_api_limit_is_rejected_before_decoding():
+    text = actions({"schedule": "0 9 * * *", "minReplicas": 1, "pad": "x" * MAX_BYTES})
+
+    result = rejected(text)
+
+    assert result.reason == "TooLarge"
+    assert len(result.message) < 200
+
+
+def test_a_multibyte_annotation_is_measured_in_bytes():
+    action = {"schedule": "0 9 * * *", "minReplicas": 1, "pad": "é" * (MAX_BYTES // 2)}
+    text = json.dumps([action], ensure_ascii=False)
+
+    assert rejected(text).reason == "TooLarge"
+
+
+def test_the_number_of_actions_is_bounded():
+    action = {"schedule": "0 9 * * *", "minReplicas": 1}
+
+    assert len(accepted(actions(*[action] * MAX_ACTIONS)).rules) == MAX_ACTIONS
+    result = rejected(actions(*[action] * (MAX_ACTIONS + 1)))
+    assert result.reason == "TooLarge"
+    assert str(MAX_ACTIONS) in result.message
+
+
+def test_an_overlong_cron_expression_is_rejected_quoting_only_its_start():
+    expression = "1" + ",1" * 5000 + " * * * *"
+
+    result = rejected(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert result.reason == "InvalidSchedule"
+    assert len(result.message) < 200
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"schedule": "x" * 200, "minReplicas": 1},
+        {"schedule": "@" + "x" * 200, "minReplicas": 1},
+        {"schedule": "0 9 * * *", "minReplicas": 1, "tz": "Mars/" + "x" * 200},
+        {"schedule": "0 9 * * *", "minReplicas": ["x" * 200]},
+        {"schedule": "0 9 * * *", "minReplicas": "x" * 200},
+    ],
+)
+def test_messages_quote_at_most_a_short_part_of_the_value(action):
+    result = rejected(actions(action))
+
+    assert "…" in result.message
+    assert "x" * (QUOTED + 1) not in result.message
+
+
+def test_unknown_keys_are_quoted_short_and_their_warnings_bounded():
+    action: dict[str, Any] = {"schedule": "0 9 * * *", "minReplicas": 1}
+    action |= {f"{i}-" + "k" * 500: i for i in range(50)}
+
+    schedule = accepted(actions(action))
+
+    assert len(schedule.warnings) == MAX_WARNINGS
+    assert "41 more unknown keys" in schedule.warnings[-1]
+    assert all(len(w) < 200 for w in schedule.warnings)
+
+
+def test_an_unexpected_error_inside_parsing_is_a_rejection(monkeypatch):
+    def broken(expression: str) -> str | None:
+        raise RuntimeError("x" * 10_000)
+
+    monkeypatch.setattr("scalers.schedule.annotation.cron_problem", broken)
+
+    result = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 1}))
+
+    assert result.reason == "InvalidAnnotation"
+    assert "RuntimeError" in result.message
+    assert len(result.message) < 200

@@ -30,6 +30,8 @@ What it models
   Invalid Status bodies (HPA scaleTargetRef/minReplicas/maxReplicas, apps replicas, selector
   and containers, pod containers, events.k8s.io eventTime), 400 for wrongly typed fields and
   for Lease times that are not MicroTimes (RFC3339 with exactly six fraction digits).
+  Sizes and ranges: 422 for over 256 KiB of annotations; int32 replica fields refused (400 on
+  create/update, 422 on merge/JSON patch) or wrapped by a strategic merge patch.
 * managedFields (FieldsV1): create/update/non-apply patch are operation ``Update``, taking
   the leaves the write changed away from other managers; server-side apply is operation
   ``Apply``, owning exactly its configuration, with 409 conflicts (``force`` overrides),
@@ -40,10 +42,18 @@ What it models
   resourceVersion unset or "0"; replay from a retained resourceVersion; an ``ERROR`` event
   with a 410 Expired Status for an older one; label-selector watches see ADDED/DELETED when a
   label change enters/leaves the selector; ``timeoutSeconds``; per-watcher queues so
-  watchers never block writers.
-* Test hooks: ``requests`` log, ``faults.inject`` (Status body, optional Retry-After),
-  ``drop_watches`` (abrupt close), ``end_watches`` (clean end), ``compact`` (forget
-  history), direct ``create/get/update/patch/apply/delete`` as a named field manager, a
+  watchers never block writers; a BOOKMARK every ``bookmark_interval`` seconds (1 s; a real
+  server sends one about every minute).
+* A resourceVersion the server has not reached (after ``restore``): a LIST, or a watch with
+  ``sendInitialEvents=true``, waits up to ``too_large_delay`` (3 s, as a real server) for it,
+  then answers 504 ``Timeout`` with the cause ``ResourceVersionTooLarge`` ("Too large
+  resource version") and ``Retry-After: 1``; a plain watch from one opens and stays silent,
+  bookmarks included, until the server's version reaches it (1.32's watch cache).
+* Test hooks: ``requests`` log, ``faults.inject`` (Status body with optional details,
+  optional Retry-After), ``drop_watches`` (abrupt close), ``end_watches`` (clean end),
+  ``compact`` (forget history), ``snapshot``/``restore`` (an etcd backup and restore:
+  objects, history and the resourceVersion counter go back; the API server restart drops
+  every watch), direct ``create/get/update/patch/apply/delete`` as a named field manager, a
   ``clock`` for every timestamp.
 
 What it does NOT model
@@ -51,8 +61,8 @@ What it does NOT model
 * Authentication, authorization, admission, TLS, HTTP/2, protobuf, Table output (kubectl
   prints its own NAME/AGE columns), aggregated discovery and OpenAPI documents (kubectl falls
   back to legacy discovery; kubectl apply needs ``--validate=false``), deletecollection,
-  chunked request bodies, the ``/watch/`` path prefix, streaming lists (sendInitialEvents),
-  PUT-creates. ``metadata.generation`` exists only on HPAs and apps kinds.
+  chunked request bodies, the ``/watch/`` path prefix, streaming lists (``sendInitialEvents``
+  is read only to refuse a version not reached), PUT-creates. ``metadata.generation`` exists only on HPAs and apps kinds.
 * Controllers: no pods behind deployments, no replica counts in status, no garbage
   collection, finalizers or graceful deletion, no namespace existence checks or
   namespace deletion cascade.
@@ -64,8 +74,10 @@ What it does NOT model
   dropped). For managedFields and apply, lists are atomic leaves (no ``k:``/``v:`` item
   ownership) and FieldsV1 carries no ``"."`` entries; managers are keyed by
   (manager, operation, subresource), not by apiVersion.
-* Consistent pagination snapshots: a ``continue`` page reads the current state. List and
-  get ignore ``resourceVersion``/``resourceVersionMatch``. One version per group.
+* Consistent pagination snapshots: a ``continue`` page reads the current state. A LIST from a
+  resourceVersion the server has reached reads the current state whatever
+  ``resourceVersionMatch`` says (no ``Exact`` reads of the past); get ignores
+  ``resourceVersion``. One version per group.
 """
 
 from __future__ import annotations

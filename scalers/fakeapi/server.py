@@ -12,6 +12,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from .store import (
     conflict,
     drop_unknown_fields,
     dumps,
+    int32_after_patch,
     lookup_kind,
     not_found,
     selector_string,
@@ -86,6 +88,7 @@ class _Fault:
     path_contains: str | None
     retry_after: int | None
     message: str | None
+    details: Obj | None
 
 
 class Faults:
@@ -103,10 +106,13 @@ class Faults:
         path_contains: str | None = "horizontalpodautoscalers",
         retry_after: int | None = None,
         message: str | None = None,
+        details: Obj | None = None,
     ) -> None:
-        """``method``/``path_contains`` None match anything; ``retry_after`` adds the header."""
+        """``method``/``path_contains`` None match anything; ``retry_after`` adds the header;
+        ``details`` is the Status's (``causes``, say)."""
         with self._lock:
-            self._rules.append(_Fault(status, count, method, path_contains, retry_after, message))
+            rule = _Fault(status, count, method, path_contains, retry_after, message, details)
+            self._rules.append(rule)
 
     def clear(self) -> None:
         with self._lock:
@@ -125,11 +131,44 @@ class Faults:
             else:
                 return None
         text = rule.message or _MESSAGES.get(rule.status, f"injected fault {rule.status}")
-        err = ApiError(rule.status, _REASONS.get(rule.status, "InternalError"), text)
+        err = ApiError(rule.status, _REASONS.get(rule.status, "InternalError"), text, rule.details)
         if rule.retry_after is not None:
-            err.details = {"retryAfterSeconds": rule.retry_after}
+            err.details = {**(rule.details or {}), "retryAfterSeconds": rule.retry_after}
             err.headers["Retry-After"] = str(rule.retry_after)
         return err
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an etcd backup holds: the objects, the resourceVersion counter and its history."""
+
+    data: dict[str, dict[str, dict[str, Stored]]]
+    rv: int
+    floor: int
+    history: deque[Event]
+
+
+def _copy_data(data: dict[str, dict[str, dict[str, Stored]]]) -> dict[str, Any]:
+    # Stored objects are never mutated; only the tables that hold them are.
+    return {key: {ns: dict(names) for ns, names in spaces.items()} for key, spaces in data.items()}
+
+
+def _too_large(wanted: int, current: int) -> ApiError:
+    """A real server's answer to a version it has not reached (apiserver's storage package)."""
+    cause = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+    return ApiError(
+        504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
+        {"causes": [cause], "retryAfterSeconds": 1}, {"Retry-After": "1"},
+    )  # fmt: skip
+
+
+def _version_of(query: dict[str, str]) -> int:
+    """The resourceVersion a request asks for, 0 for any."""
+    since = query.get("resourceVersion") or "0"
+    try:
+        return int(since)
+    except ValueError:
+        raise bad_request(f"invalid resource version: {since!r}") from None
 
 
 @dataclass
@@ -189,6 +228,9 @@ class FakeApiServer:
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
         self.bookmark_interval = 1.0  # seconds between BOOKMARK events on an idle watch
+        # How long a LIST (or a watch with sendInitialEvents) from a resourceVersion the server
+        # has not reached waits for it before its 504; a real server waits about 3 s.
+        self.too_large_delay = 3.0
         self._records_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -319,6 +361,32 @@ class FakeApiServer:
         """Forget the watch history: resuming from any older resourceVersion gets 410."""
         self.store.compact()
 
+    def snapshot(self) -> Snapshot:
+        """An etcd backup, for ``restore``."""
+        with self.store.lock:
+            store = self.store
+            return Snapshot(_copy_data(store.data), store.rv, store.floor, copy.copy(store.history))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """An etcd restore: objects, history and the resourceVersion counter go back to
+        ``snapshot``, so clients hold versions this server has not issued. The API server
+        restart a restore needs ends every watch connection."""
+        with self.store.lock:
+            self.store.data = _copy_data(snapshot.data)
+            self.store.rv, self.store.floor = snapshot.rv, snapshot.floor
+            self.store.history = copy.copy(snapshot.history)
+        self.store.signal_watchers(DROP)
+
+    def await_version(self, query: dict[str, str]) -> None:
+        """Wait, as a real server's watch cache does, until this server has reached the
+        resourceVersion asked for; a 504 "Too large resource version" if it does not in time."""
+        wanted = _version_of(query)
+        deadline = time.monotonic() + self.too_large_delay
+        while (current := self.store.rv) < wanted:
+            if time.monotonic() >= deadline:
+                raise _too_large(wanted, current)
+            time.sleep(0.01)
+
     # internals shared by HTTP and direct access
     def _now(self) -> str:
         return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -400,7 +468,8 @@ class FakeApiServer:
                 cause = {"reason": "FieldValueInvalid", "message": str(exc), "field": "patch"}
                 raise ApiError(422, "Invalid", f"the patch could not be applied: {exc}",
                                {"name": name, "kind": t.res.kind, "causes": [cause]}) from None  # fmt: skip
-            return self._unview(t, old, new)
+            strategic = kind == "application/strategic-merge-patch+json"
+            return self._unview(t, old, int32_after_patch(t.res, new, strategic))
 
         return self.store.update(t.res, t.space, name, build, manager, t.sub, dry), False
 
@@ -495,6 +564,8 @@ class FakeApiServer:
         manager = query.get("fieldManager") or agent.split("/")[0]
         extra: dict[str, str] = {}
         if method == "GET" and t.name is None:
+            if not query.get("continue"):  # a continue token carries its own version
+                self.await_version(query)
             return 200, self._list(t, query), extra
         if method == "GET":
             stored = self.store.get(res, t.space, name)
@@ -672,6 +743,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
                 status, payload = 200, dumps(target)
             elif watch and target.name is None:
+                if query.get("sendInitialEvents") in ("true", "1"):
+                    api.await_version(query)  # refused before the stream opens, as a LIST
                 api._record(RequestRecord(method, url.path, query, 200, True, time.time()))
                 self._watch(target, query)
                 return
@@ -734,6 +807,9 @@ class _Handler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + timeout if timeout > 0 else None
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         last_bookmark = time.monotonic()
+        # A watch from a version the server has not reached (after an etcd restore) stays
+        # silent, bookmarks included, until the server passes it: 1.32's watch cache.
+        since = _version_of(query)
         while True:
             now = time.monotonic()
             wait = api.bookmark_interval - (now - last_bookmark) if bookmarks else 1.0
@@ -752,7 +828,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return False
                 if item == STOP:
                     deadline = 0.0
-                elif isinstance(item, Event) and (line := watcher.line(item)):
+                elif isinstance(item, Event) and item.rv > since and (line := watcher.line(item)):
                     out.append(line)
             if out:
                 self._chunk(b"".join(out))
@@ -762,9 +838,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return True
             if bookmarks and time.monotonic() - last_bookmark >= api.bookmark_interval:
                 rv = api.store.bookmark_rv(watcher)
-                if rv is not None:
+                if rv is not None and rv >= since:
                     res = watcher.res
                     obj = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {}}
                     obj["metadata"] = {"resourceVersion": str(rv)}
                     self._chunk(b'{"type":"BOOKMARK","object":%s}\n' % dumps(obj))
+                if rv is not None:
                     last_bookmark = time.monotonic()

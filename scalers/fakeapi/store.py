@@ -313,6 +313,12 @@ def type_check(res: ResourceType, obj: Obj) -> None:
         value = spec.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise fail(f"{res.kind}Spec.spec.{key}", value, "int32")
+        if value is not None and not INT32_MIN <= value <= INT32_MAX:
+            raise bad_request(
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: json: '
+                f"cannot unmarshal number {value} into Go struct field {res.kind}Spec.spec.{key} "
+                "of type int32"
+            )
     for key in _MICRO_TIME_FIELDS.get(res.kind, ()):
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _MICRO_TIME.fullmatch(value)):
@@ -321,6 +327,29 @@ def type_check(res: ResourceType, obj: Obj) -> None:
                 f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
                 f'parsing time {json.dumps(value)} as "2006-01-02T15:04:05.000000Z07:00"'
             )
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def int32_after_patch(res: ResourceType, obj: Any, strategic: bool) -> Any:
+    """A patched object's int32 fields as the real server decodes them: a strategic merge patch
+    goes through an unstructured conversion that wraps the number (2147483648 becomes
+    -2147483648, 4294967297 becomes 1); a merge or JSON patch is refused with a 422."""
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if not isinstance(spec, dict):
+        return obj
+    for key in _INT_FIELDS.get(res.kind, ()):
+        value = spec.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or INT32_MIN <= value <= INT32_MAX:
+            continue  # type_check judges the rest
+        if strategic:
+            spec[key] = (value - INT32_MIN) % 2**32 + INT32_MIN
+        else:
+            message = f"json: cannot unmarshal number {value} into Go value of type int32"
+            cause = {"reason": "FieldValueInvalid", "message": message, "field": f"spec.{key}"}
+            raise ApiError(422, "Invalid", message, {"kind": res.kind, "causes": [cause]})
+    return obj
 
 
 def _sub(obj: Obj, key: str) -> Obj:
@@ -368,6 +397,9 @@ def apply_defaults(res: ResourceType, obj: Obj) -> None:
         _sub(obj, "involvedObject")
 
 
+ANNOTATIONS_LIMIT = 256 * 1024  # bytes of all keys and values of one object's annotations
+
+
 def validate(res: ResourceType, obj: Obj) -> list[Obj]:
     """Validation errors (422 causes) for the fields the fake interprets."""
     causes: list[Obj] = []
@@ -379,6 +411,16 @@ def validate(res: ResourceType, obj: Obj) -> list[Obj]:
         text = f"Invalid value: {json.dumps(value)}: {message}"
         causes.append({"reason": "FieldValueInvalid", "message": text, "field": field})
 
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+    if size > ANNOTATIONS_LIMIT:
+        causes.append(
+            {
+                "reason": "FieldValueTooLong",
+                "message": f"Too long: may not be more than {ANNOTATIONS_LIMIT} bytes",
+                "field": "metadata.annotations",
+            }
+        )
     spec = obj.get("spec") or {}
     if res.kind == "HorizontalPodAutoscaler":
         ref = spec.get("scaleTargetRef")

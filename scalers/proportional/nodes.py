@@ -1,10 +1,10 @@
 """Which nodes CPA counts and the cores they bring, as its k8sclient.GetClusterStatus does.
 
 Every node counts towards the totals; a node is schedulable when it is not cordoned
-(`spec.unschedulable`) and its Ready condition is "True" (the Ready check is CPA's since PR #254,
-2025; before it, cordoning alone decided). Cores are `status.allocatable.cpu` (capacity before
-CPA 1.8.0), summed exactly and rounded up once, as resource.Quantity.Value() does, so four nodes
-of 3500m bring 14 cores, not 16.
+(`spec.unschedulable`) and any of its Ready conditions is "True", as CPA loops over them all (the
+Ready check is CPA's since PR #254, 2025; before it, cordoning alone decided). Cores are
+`status.allocatable.cpu` (capacity before CPA 1.8.0), summed exactly and rounded up once, as
+resource.Quantity.Value() does, so four nodes of 3500m bring 14 cores, not 16.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def essentials(node: dict[str, Any]) -> dict[str, Any]:
     """The few fields of a Node that `node_share` reads, and the metadata a cache needs: a real
     Node is around 10 KB (images, labels, addresses), and thousands of them add up."""
     meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
-    ready = [c for c in status.get("conditions") or () if c.get("type") == "Ready"][:1]
+    # One True Ready condition stands for them all; without one the node is not ready anyway.
+    ready = [{"type": "Ready", "status": "True"}] if _ready(status) else []
     cpu = (status.get("allocatable") or {}).get("cpu")
     return {
         "metadata": {"name": meta["name"], "resourceVersion": meta.get("resourceVersion")},
@@ -53,11 +54,11 @@ def node_share(node: Mapping[str, Any]) -> NodeShare:
 
 
 def _ready(status: Mapping[str, Any]) -> bool:
-    """The first Ready condition decides; without one a node is not ready."""
-    for condition in status.get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True")
-    return False
+    """Ready when any Ready condition is "True", as CPA's GetClusterStatus loops over them all."""
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or ()
+    )
 
 
 def cluster_status(shares: Iterable[NodeShare]) -> ClusterStatus:
