@@ -4,7 +4,9 @@ write; the probes and metrics endpoint."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -15,10 +17,16 @@ from scalers.clock import Clock
 from scalers.health import Health
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
-from scalers.leader import LeaderElector
+from scalers.leader import Always, LeaderElector
 from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.runner import Loop, Runner
 from scalers.schedule.loop import ScheduleLoop
+
+log = logging.getLogger(__name__)
+
+# From stop (SIGTERM) to run() returning, whatever the API server does: inside the 10 s the
+# contract promises, well inside Kubernetes' default grace period of 30 s.
+SHUTDOWN = 8.0
 
 
 @dataclass(frozen=True)
@@ -48,41 +56,54 @@ class Settings:
 class Controller:
     def __init__(self, api_client: client.ApiClient, clock: Clock, settings: Settings) -> None:
         self.settings = settings
-        self.kube = Kube(api_client, qps=settings.qps, burst=settings.burst)
-        # A dry run writes nothing, Events included.
-        self.events = EventRecorder(None if settings.dry_run else self.kube, clock)
+        # A dry run writes nothing, its Lease and Events included: it never takes part in the
+        # election, which would keep the deployed controller from writing.
+        e = None if settings.dry_run else settings.election
+        # An attempt of a write begun while leading ends before anyone else can acquire: the
+        # Lease outlasts the renew deadline by this much.
+        write_timeout = e.lease_duration - e.renew_deadline if e else None
+        self.kube = Kube(
+            api_client, qps=settings.qps, burst=settings.burst, write_timeout=write_timeout
+        )
+        # Events have their own adapter: closed at the shutdown deadline, not at stop as the
+        # loops' is, so that the recorder can post what is queued in between.
+        self._events_kube = Kube(api_client, qps=settings.qps, burst=settings.burst)
+        self.events = EventRecorder(None if settings.dry_run else self._events_kube, clock)
         self.elector: LeaderElector | None = None
-        if settings.election is not None:
-            e = settings.election
+        if e is not None:
             # Its own adapter: no retries and a short timeout, so no request outlasts a renewal.
             fenced = Kube(api_client, request_timeout=max(1.0, e.retry_period), retries=0)
             self.elector = LeaderElector(
                 fenced, clock, e.identity, e.lease, e.namespace,
-                e.lease_duration, e.renew_deadline, e.retry_period,
+                e.lease_duration, e.renew_deadline, e.retry_period, writes=self.kube,
             )  # fmt: skip
-        leading = self.elector.is_leader if self.elector else lambda: True
+        leadership = self.elector or Always()
         self.schedule: ScheduleLoop | None = None
         self.proportional: ProportionalLoop | None = None
         loops: list[Loop] = []
         if settings.proportional is not None:
             self.proportional = ProportionalLoop(
                 self.kube, clock, self.events, settings.proportional,
-                dry_run=settings.dry_run, leading=leading,
+                dry_run=settings.dry_run, leadership=leadership,
             )  # fmt: skip
             loops.append(self.proportional)
         if settings.schedule:
             self.schedule = ScheduleLoop(
                 self.kube, clock, self.events, settings.timezone, dry_run=settings.dry_run,
                 claimed=self.proportional.claims() if self.proportional else frozenset(),
-                leading=leading,
+                leadership=leadership,
             )  # fmt: skip
             loops.append(self.schedule)
         self.runner = Runner(loops)
-        self.health = Health(list(loops), clock)
+        self.health = Health(list(loops), clock, self.runner)
         self.health_port: int | None = None
 
     def run(self, stop: threading.Event) -> None:
-        threads = [threading.Thread(target=self.events.run, args=(stop,), name="events")]
+        """Until `stop`, then at most SHUTDOWN seconds more. Every thread is a daemon (the
+        loops' and informers' too, which inherit it), so that one a hanging API server holds
+        past the deadline is abandoned, not waited for by the process."""
+        threads = [threading.Thread(target=self.runner.run, args=(stop,), name="loops")]
+        threads.append(threading.Thread(target=self.events.run, args=(stop,), name="events"))
         if self.elector is not None:
             threads.append(
                 threading.Thread(
@@ -94,13 +115,20 @@ class Controller:
         if self.settings.health_port is not None:
             self.health_port = self.health.serve(self.settings.health_port)
         for thread in threads:
+            thread.daemon = True
             thread.start()
         try:
-            self.runner.run(stop)
+            stop.wait()
+            deadline = time.monotonic() + SHUTDOWN
+            # The fence closed with `stop`: the loops send nothing more, and their retry waits
+            # end now. The elector lets writes under way end before it gives the Lease up.
+            self.kube.close()
+            for thread in threads:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if left := [thread.name for thread in threads if thread.is_alive()]:
+                log.warning("shutdown deadline passed; abandoned", extra={"threads": left})
         finally:
-            for thread in threads:  # the elector gives the Lease up on its way out
-                thread.join(timeout=10)
-            self.events.flush()
+            self._events_kube.close()
             self.health.close()
 
     def _lead(self) -> None:

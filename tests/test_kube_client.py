@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import urllib3
 from kubernetes.client import ApiException
 from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.client import Kube, RateLimiter, Stopper
+from scalers.kube.client import (
+    Closed,
+    Fenced,
+    Kube,
+    RateLimiter,
+    RetryLater,
+    Stopper,
+    describe,
+    transient,
+)
 from scalers.kube.patch import write_spec_fields
-from scalers.kube.resources import HPA
-from tests.conftest import hpa
+from scalers.kube.resources import CONFIGMAP, HPA
+from tests.conftest import hpa, wait_for
 
 PATH = "horizontalpodautoscalers"
 
@@ -109,3 +120,122 @@ def test_stopping_a_watch_whose_stream_already_ended_is_harmless(server: FakeApi
     stopper.stop()
 
     assert stopper.stopped
+
+
+class Sleeps:
+    """Retry waits, recorded instead of slept; `wake` set means the adapter was closed."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __call__(self, seconds: float, wake: threading.Event) -> bool:
+        self.slept.append(seconds)
+        return wake.is_set()
+
+
+@pytest.mark.parametrize("retry_after", [None, 3])
+def test_a_read_waits_for_the_retry_after_and_urllib3_does_not_retry_behind_it(
+    server: FakeApiServer, retry_after: int | None
+):
+    server.create(hpa("web", None))
+    server.faults.inject(503, count=1, method="GET", path_contains=PATH, retry_after=retry_after)
+    sleeps = Sleeps()
+    kube = Kube(server.api_client(), backoff=0.001, sleep=sleeps)
+
+    assert kube.get(HPA, "shop", "web") is not None
+
+    # One wait, ours: at least what the server asked for, else the (tiny) backoff.
+    [slept] = sleeps.slept
+    assert 3 <= slept <= 3.6 if retry_after else slept < 0.01
+    assert [r.status for r in server.requests if r.method == "GET"] == [503, 200]
+
+
+@pytest.mark.parametrize("retry_after", [None, 5])
+def test_a_write_never_waits_long_it_is_handed_back(server: FakeApiServer, retry_after: int | None):
+    server.create(hpa("web", None))
+    server.faults.inject(429, count=1, method="PATCH", path_contains=PATH, retry_after=retry_after)
+    sleeps = Sleeps()
+    kube = Kube(server.api_client(), backoff=2.0, sleep=sleeps)  # backoff: 2 s at first
+
+    with pytest.raises(RetryLater) as raised:
+        write_spec_fields(kube, HPA, "shop", "web", {"minReplicas": 7}, "test")
+
+    assert raised.value.after >= (retry_after or 1.6)
+    assert isinstance(raised.value.error, ApiException) and raised.value.error.status == 429
+    assert transient(raised.value) and "HTTP 429" in describe(raised.value)
+    assert sleeps.slept == []
+    assert [r.status for r in server.requests if r.method == "PATCH"] == [429]
+
+
+@pytest.mark.parametrize("write", ["patch", "create"])
+def test_the_fence_is_checked_before_every_attempt(server: FakeApiServer, write: str):
+    server.create(hpa("web", None))
+    method = "PATCH" if write == "patch" else "POST"
+    server.faults.inject(500, count=1, method=method, path_contains=None)
+    answers = iter([True, False])  # leading at the first attempt, deposed at the retry
+    kube = Kube(server.api_client(), backoff=0.001)
+
+    with pytest.raises(Fenced) as raised:
+        if write == "patch":
+            write_spec_fields(kube, HPA, "shop", "web", {"minReplicas": 7}, "test",
+                              fence=lambda: next(answers))  # fmt: skip
+        else:
+            kube.create(CONFIGMAP, "shop", {"metadata": {"name": "c"}, "data": {}},
+                        fence=lambda: next(answers))  # fmt: skip
+
+    assert not transient(raised.value) and describe(raised.value) == "not the leader any more"
+    assert [r.status for r in server.requests if r.method == method] == [500]
+    with pytest.raises(Fenced):  # deposed before the first attempt: nothing is sent
+        write_spec_fields(kube, HPA, "shop", "web", {"minReplicas": 7}, "test", fence=lambda: False)
+    assert [r.status for r in server.requests if r.method == method] == [500]
+
+
+def test_close_ends_a_retry_wait_and_every_later_request(server: FakeApiServer):
+    server.faults.inject(503, count=100, method="GET", path_contains=PATH, retry_after=30)
+    kube = Kube(server.api_client())
+    failed: list[Exception] = []
+
+    def read() -> None:
+        try:
+            kube.get(HPA, "shop", "web")
+        except Exception as error:
+            failed.append(error)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    wait_for(lambda: any(r.method == "GET" for r in server.requests))
+    kube.close()
+    reader.join(timeout=10)  # not the 30 s the server asked for
+    assert not reader.is_alive()
+    assert [type(e) for e in failed] == [Closed]
+    with pytest.raises(Closed):
+        kube.get(HPA, "shop", "web")
+    assert len([r for r in server.requests if r.method == "GET"]) == 1
+    assert not transient(failed[0])
+
+
+def test_drain_waits_for_the_fenced_writes_under_way(server: FakeApiServer, kube: Kube):
+    server.create(hpa("web", None))
+    entered, leave = threading.Event(), threading.Event()
+
+    def fence() -> bool:  # the write is under way while the fence is being asked
+        entered.set()
+        return leave.wait(timeout=10)
+
+    writer = threading.Thread(
+        target=write_spec_fields,
+        args=(kube, HPA, "shop", "web", {"minReplicas": 7}, "test"),
+        kwargs={"fence": fence},
+    )
+    writer.start()
+    entered.wait(timeout=5)
+    assert not kube.drain(0.05)
+    leave.set()
+    assert kube.drain(10)
+    writer.join(timeout=5)
+    assert (
+        server.get("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web")["spec"][
+            "minReplicas"
+        ]
+        == 7
+    )

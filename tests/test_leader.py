@@ -69,6 +69,9 @@ class ThreadClock:
     def now(self) -> datetime:
         return self._clock.now()
 
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
     def wait(self, seconds: float, wake: threading.Event) -> bool:
         self.waits += 1
         return self._clock.wait(seconds, wake)

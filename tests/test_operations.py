@@ -170,10 +170,10 @@ def test_healthz_fails_while_a_loop_is_stuck(server, clock, start):
     stuck, release = threading.Event(), threading.Event()
     tick = r.controller.schedule.tick
 
-    def hang(now: Any) -> Any:
+    def hang(now: Any, **options: Any) -> Any:
         stuck.set()
         release.wait()
-        return tick(now)
+        return tick(now, **options)
 
     r.controller.schedule.tick = hang
     try:

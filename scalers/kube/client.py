@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 from urllib3.exceptions import HTTPError
+from urllib3.util.retry import Retry
 
 from scalers import metrics
 from scalers.kube.resources import EVENT, Resource
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
 PAGE = 100  # objects per LIST page: a page's JSON is decoded whole before it is cut down
+MAX_READ_WAIT = 30.0  # a read waits for a Retry-After or backoff up to this long, then retries
 
 
 class RateLimiter:
@@ -36,7 +38,7 @@ class RateLimiter:
         qps: float,
         burst: int,
         monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self._qps = qps
         self._burst = max(1, burst)
@@ -70,6 +72,8 @@ class Stopper:
     def streaming(self, response: Any) -> None:
         with self._lock:
             self._response = response
+        if response is not None and self.stopped:  # stopped while the request was on its way
+            self.stop()
 
     def stop(self) -> None:
         with self._lock:
@@ -81,7 +85,40 @@ class Stopper:
                     self._response.shutdown()
 
 
+Fence = Callable[[], bool]
+
+
+class Fenced(Exception):
+    """A write not sent: its fence (the leadership term it was decided in) is closed."""
+
+    def __init__(self) -> None:
+        super().__init__("not the leader any more")
+
+
+class RetryLater(Exception):
+    """A write the server asked to wait for longer than a writer may hold its loop: the caller
+    reschedules that write alone, `after` seconds from now."""
+
+    def __init__(self, after: float, error: Exception) -> None:
+        super().__init__(f"retry in {after:.1f} s")
+        self.after = after
+        self.error = error
+
+
+class Closed(ConnectionError):
+    """The adapter was closed (shutting down): no request is sent any more. A ConnectionError,
+    so that every caller already prepared for a dropped connection handles it."""
+
+    def __init__(self) -> None:
+        super().__init__("the API client is closed: shutting down")
+
+
 class Kube:
+    """`write_timeout` bounds each attempt of a write, so that one begun while leading cannot
+    land long after (give it at most lease_duration - renew_deadline); a write never waits
+    longer than `max_write_wait` before a retry, it raises RetryLater instead. `sleep` waits
+    between retries and returns early (True) when its event is set: `close()` sets it."""
+
     def __init__(
         self,
         api_client: client.ApiClient,
@@ -90,20 +127,72 @@ class Kube:
         burst: int = 1,
         retries: int = 4,
         backoff: float = 0.2,
+        write_timeout: float | None = None,
+        max_write_wait: float = 1.0,
+        sleep: Callable[[float, threading.Event], bool] | None = None,
     ) -> None:
         self.api_client = api_client
+        _no_hidden_retries(api_client)
         self._timeout = request_timeout
+        self._write_timeout = request_timeout if write_timeout is None else write_timeout
+        self.max_write_wait = max_write_wait
         self._apis: dict[type, Any] = {}
-        self._limiter = RateLimiter(qps, burst)
+        self._closed = threading.Event()
+        self._sleep = sleep or (lambda seconds, wake: wake.wait(seconds))
+        self._limiter = RateLimiter(qps, burst, sleep=lambda s: self._sleep(s, self._closed))
         self._retries = retries
         self._backoff = backoff
+        self._in_flight = 0  # fenced writes under way, retries and waits included
+        self._idle = threading.Condition()
 
-    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """One request: rate-limited, and retried with jittered exponential backoff (or the
-        server's Retry-After) on 429, 5xx and dropped connections. Anything else, or the last
-        failure, is raised to the caller."""
+    def close(self) -> None:
+        """Shutting down: waits between retries return at once, and every further request,
+        or attempt, raises Closed."""
+        self._closed.set()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for fenced writes under way to end (their fence is
+        closed by then, so each is sent at most once more); True when none is left."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _call(
+        self,
+        method: Callable[..., Any],
+        *args: Any,
+        write: bool = False,
+        fence: Fence | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One request: rate-limited, and retried with jittered exponential backoff (or at
+        least the server's Retry-After) on 429, 5xx and dropped connections. Anything else, or
+        the last failure, is raised to the caller. A write checks its fence before every
+        attempt and never holds its caller in a long wait."""
+        if fence is None:
+            return self._attempts(method, args, kwargs, write, fence)
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self._attempts(method, args, kwargs, write, fence)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _attempts(
+        self,
+        method: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        write: bool,
+        fence: Fence | None,
+    ) -> Any:
         for attempt in range(self._retries + 1):
             self._limiter.take()
+            if self._closed.is_set():
+                raise Closed()
+            if fence is not None and not fence():  # right before sending: retries included
+                raise Fenced()
             try:
                 return method(*args, **kwargs)
             except client.ApiException as error:
@@ -114,11 +203,16 @@ class Kube:
             metrics.API_ERRORS.labels(code).inc()
             if not retry or attempt == self._retries:
                 raise failure
-            delay = after if after is not None else self._backoff * 2**attempt
-            delay = min(30.0, delay) * random.uniform(0.8, 1.2)
+            if after is not None:  # never sooner than the server asked
+                delay = after * random.uniform(1.0, 1.2)
+            else:
+                delay = min(30.0, self._backoff * 2**attempt) * random.uniform(0.8, 1.2)
+            if write and delay > self.max_write_wait:
+                metrics.API_RETRIES_DEFERRED.labels(code).inc()
+                raise RetryLater(delay, failure)
             metrics.API_RETRIES.labels(code).inc()
             log.info("retrying a request", extra={"code": code, "delay": round(delay, 3)})
-            time.sleep(delay)
+            self._sleep(min(delay, MAX_READ_WAIT), self._closed)  # close() ends it
         raise AssertionError("unreachable")
 
     def _method(self, resource: Resource, verb: str, namespace: str | None) -> Any:
@@ -178,15 +272,19 @@ class Kube:
         label_selector: str | None = None,
         timeout_seconds: int = 300,
         field_selector: str | None = None,
+        read_timeout: float | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(type, raw object) events from `resource_version` on; raises ApiException(410) when
-        that version has expired. `stopper.stop()` ends the stream from another thread.
+        that version has expired. `stopper.stop()` ends the stream from another thread. A
+        stream silent for `read_timeout` seconds raises urllib3's ReadTimeoutError.
 
         The client's own Watch cannot read an ERROR event without deserialising every event into
         models (it looks for a `raw_object` key that only deserialisation adds), so the stream is
         read here, line by line, with the client's line reader."""
         method = self._method(resource, "list", namespace)
         self._limiter.take()
+        if self._closed.is_set():
+            raise Closed()
         response = method(
             *self._args(resource, namespace),
             watch=True,
@@ -194,7 +292,7 @@ class Kube:
             allow_watch_bookmarks=True,
             timeout_seconds=timeout_seconds,
             _preload_content=False,
-            _request_timeout=(self._timeout, timeout_seconds + 30),
+            _request_timeout=(self._timeout, read_timeout or timeout_seconds + 30),
             **_selectors(label_selector, field_selector),
         )
         stopper.streaming(response)
@@ -231,15 +329,23 @@ class Kube:
         result: dict[str, Any] = self._json(response)
         return result
 
-    def create(self, resource: Resource, namespace: str | None, body: dict[str, Any]) -> Any:
+    def create(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        body: dict[str, Any],
+        fence: Fence | None = None,
+    ) -> Any:
         method = self._method(resource, "create", namespace)
         return self._json(
             self._call(
                 method,
                 *self._args(resource, namespace),
                 body,
+                write=True,
+                fence=fence,
                 _preload_content=False,
-                _request_timeout=self._timeout,
+                _request_timeout=self._write_timeout,
             )
         )
 
@@ -251,9 +357,11 @@ class Kube:
         body: dict[str, Any],
         field_manager: str,
         subresource: str | None = None,
+        fence: Fence | None = None,
     ) -> Any:
         """A JSON merge patch (RFC 7386) as `field_manager`: an Update in managedFields, so we own
-        exactly the leaves we change and nothing we omit is touched."""
+        exactly the leaves we change and nothing we omit is touched. Sent only while `fence()`
+        holds, checked before every attempt."""
         verb = f"patch_namespaced_{resource.snake}_{subresource}" if subresource else None
         method = (
             getattr(self._method(resource, "patch", namespace).__self__, verb)
@@ -265,15 +373,27 @@ class Kube:
                 method,
                 *self._args(resource, namespace, name),
                 body,
+                write=True,
+                fence=fence,
                 field_manager=field_manager,
                 _content_type=MERGE_PATCH,
                 _preload_content=False,
-                _request_timeout=self._timeout,
+                _request_timeout=self._write_timeout,
             )
         )
 
     def create_event(self, namespace: str, body: dict[str, Any]) -> Any:
         return self.create(EVENT, namespace, body)
+
+
+def _no_hidden_retries(api_client: client.ApiClient) -> None:
+    """urllib3 inside the client retries a GET answered 429 or 503 with Retry-After by itself,
+    sleeping as long as the server says where close() cannot interrupt, and retries failed
+    connections of any verb without asking the fence. Every retry is ours: switch urllib3's
+    off, for the pools made from now on (and drop those made already)."""
+    pools = api_client.rest_client.pool_manager
+    pools.connection_pool_kw["retries"] = Retry(total=False)
+    pools.clear()
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
@@ -295,7 +415,11 @@ def _retry_after(error: client.ApiException) -> float | None:
 
 def transient(error: Exception) -> bool:
     """Worth retrying: throttling, conflicts, server errors and dropped connections; not a
-    request the server refused as invalid."""
+    request the server refused as invalid, a write fenced off, or a closed adapter."""
+    if isinstance(error, Fenced | Closed):
+        return False
+    if isinstance(error, RetryLater):
+        return True
     if isinstance(error, client.ApiException):
         return error.status in (409, 429) or error.status >= 500
     return True
@@ -303,6 +427,10 @@ def transient(error: Exception) -> bool:
 
 def describe(error: Exception) -> str:
     """A failed request as a person reads it: the code and the server's own message."""
+    if isinstance(error, RetryLater):
+        return f"{describe(error.error)} (retry in {error.after:.1f} s)"
+    if isinstance(error, Fenced | Closed):
+        return str(error)
     if not isinstance(error, client.ApiException):
         return repr(error)
     try:
