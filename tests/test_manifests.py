@@ -358,6 +358,13 @@ def recorded(server: FakeApiServer, clock: ManualClock) -> Iterator[list[Request
 
     try:
         wait_for(moved, timeout=20)
+        # An annotation broken, fixed and broken again the same way warns again: the same
+        # Warning, counted on the Event already posted (a PATCH of the Event).
+        for actions in ("not json", ACTIONS, "not json"):
+            web = server.get("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web")
+            web["metadata"]["annotations"]["zalando.org/schedule-actions"] = actions
+            server.update(web)
+        wait_for(lambda: any(r.method == "PATCH" and "/events/" in r.path for r in server.requests))
     finally:
         stop.set()  # the leader gives the Lease up on its way out: a request too
         thread.join(timeout=15)

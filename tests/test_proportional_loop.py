@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from scalers.clock import ManualClock, SystemClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.events import EventRecorder
-from scalers.kube.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET
+from scalers.kube.resources import DEPLOYMENT, EVENT, HPA, REPLICASET, STATEFULSET
 from scalers.proportional.loop import FIELD_MANAGER, Config, ProportionalLoop
 from scalers.proportional.targets import Target
 from tests.conftest import client_of, hpa, sync, wait_for
@@ -93,8 +93,11 @@ class Proportional:
         assert obj is not None
         return obj
 
+    def posted_events(self) -> list[dict[str, Any]]:
+        return self.kube.list(EVENT)[0]
+
     def event_reasons(self) -> list[str]:
-        return [e["reason"] for e in self.events.sent]
+        return [e["reason"] for e in self.posted_events()]
 
     def close(self) -> None:
         self.stop.set()
@@ -224,7 +227,7 @@ def test_a_floor_above_max_replicas_is_clamped_with_a_warning(server, proportion
 
     assert outcome.changes == {"minReplicas": (2, 10)}
     assert p.hpa()["spec"]["maxReplicas"] == 10
-    [warning] = [e for e in p.events.sent if e["reason"] == "ProportionalClamped"]
+    [warning] = [e for e in p.posted_events() if e["reason"] == "ProportionalClamped"]
     assert warning["type"] == "Warning"
     assert "12 replicas" in warning["message"] and "maxReplicas 10" in warning["message"]
     assert warning["involvedObject"]["name"] == "coredns"
@@ -310,7 +313,7 @@ def test_bad_parameters_leave_the_target_alone_and_say_why(server, proportional,
     assert p.evaluate() == []
 
     assert p.hpa()["spec"]["minReplicas"] == 2
-    [warning] = [e for e in p.events.sent if e["reason"] == "InvalidParameters"]
+    [warning] = [e for e in p.posted_events() if e["reason"] == "InvalidParameters"]
     assert warning["type"] == "Warning"
     assert warning["involvedObject"]["kind"] == "ConfigMap"
     assert metric("scalers_rejected_parameters_total", reason=reason) == rejected + 1
@@ -440,7 +443,7 @@ def test_a_proportional_target_keeps_its_floor_and_its_schedule_is_not_applied(
         ("web", {"minReplicas": (2, 12), "maxReplicas": (20, 30)})
     ]
     assert p.hpa()["spec"] == p.hpa()["spec"] | {"minReplicas": 6, "maxReplicas": 20}
-    [ignored] = [e for e in schedule.events.sent if e["reason"] == "ScheduleIgnored"]
+    [ignored] = [e for e in p.posted_events() if e["reason"] == "ScheduleIgnored"]
     assert ignored["type"] == "Warning" and ignored["involvedObject"]["name"] == "coredns"
 
 
