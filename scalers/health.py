@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from scalers.clock import Clock
-from scalers.runner import Loop
+from scalers.runner import Loop, Runner
 
 log = logging.getLogger(__name__)
 
@@ -18,21 +18,24 @@ GRACE = timedelta(seconds=30)
 
 
 class Health:
-    def __init__(self, loops: list[Loop], clock: Clock) -> None:
+    def __init__(self, loops: list[Loop], clock: Clock, runner: Runner | None = None) -> None:
         self._loops = loops
+        self._runner = runner
         self._clock = clock
         self._started = clock.now()
         self._server: ThreadingHTTPServer | None = None
 
     def problems(self) -> list[str]:
-        """Loops that have not gone round for twice their period (and a grace): stuck."""
+        """Loops that have not gone round for twice their period (and a grace), that crash again
+        and again, or that fail on the same object pass after pass."""
         now = self._clock.now()
         stuck = []
         for loop in self._loops:
             last = loop.heartbeat or self._started
             if now - last > 2 * timedelta(seconds=loop.period) + GRACE:
                 stuck.append(f"{loop.name} loop stuck since {last.isoformat()}")
-        return stuck
+            stuck += loop.problems()
+        return stuck + (self._runner.problems() if self._runner else [])
 
     def unsynced(self) -> list[str]:
         return [f"{loop.name} loop caches not synced" for loop in self._loops if not loop.synced()]

@@ -42,7 +42,10 @@ WATCH_RESTARTS = Counter(
     "scalers_watch_restarts_total", "Watches restarted after a failure, by kind", ["kind"]
 )
 WATCH_RELISTS = Counter(
-    "scalers_watch_relists_total", "Full LISTs after a watch expired (410 Gone), by kind", ["kind"]
+    "scalers_watch_relists_total",
+    "Full LISTs after the server lost a watch's history, by kind and reason "
+    "(expired: 410 Gone; too_large: Too large resource version; silent: no bookmark)",
+    ["kind", "reason"],
 )
 LAST_EVALUATION = Gauge(
     "scalers_last_evaluation_timestamp_seconds",
@@ -54,4 +57,25 @@ SCHEDULED = Gauge(
     "scalers_scheduled_replicas",
     "The value the schedule sets now, per object and field",
     ["namespace", "name", "field"],
+)
+LOOP_ERRORS = Counter(
+    "scalers_loop_errors_total",
+    "Unexpected errors (bugs, not API failures) met by a loop, by loop",
+    ["loop"],
+)
+API_RETRIES_DEFERRED = Counter(
+    "scalers_api_retries_deferred_total",
+    "Writes handed back to their loop to retry later: the server asked for a longer wait",
+    ["code"],
+)
+EVENTS = Counter(
+    "scalers_events_total",
+    "Kubernetes Events by outcome: created; aggregated (a repeat counted on the existing Event); "
+    "failed (the post failed); overflow (the queue was full); abandoned (left at shutdown)",
+    ["outcome"],
+)
+HANDLER_ERRORS = Counter(
+    "scalers_informer_handler_errors_total",
+    "Exceptions an informer's handler raised (bugs); the change is handed again later, by kind",
+    ["kind"],
 )

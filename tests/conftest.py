@@ -76,6 +76,27 @@ def sync(kube: Kube, informers: list[Informer]) -> None:
         wait_for(lambda i=informer, w=want: versions(i.items()) == w)
 
 
+class Switch:
+    """Leadership a test hands over: a standby (term None) until `lead()`, each time a new term."""
+
+    def __init__(self, leading: bool = True) -> None:
+        self._term: int | None = 1 if leading else None
+        self._terms = self._term or 0
+
+    def term(self) -> int | None:
+        return self._term
+
+    def holds(self, term: int) -> bool:
+        return self._term == term
+
+    def lead(self) -> None:
+        self._terms += 1
+        self._term = self._terms
+
+    def lose(self) -> None:
+        self._term = None
+
+
 class Harness:
     """A schedule loop whose watches run for real and whose ticks the test calls."""
 
@@ -86,14 +107,17 @@ class Harness:
         dry_run: bool,
         zone: str,
         claimed: frozenset[str] = frozenset(),
+        leadership: Switch | None = None,
     ) -> None:
         self.server = server
         self.clock = clock
         self.kube = client_of(server)
         self.events = EventRecorder(None if dry_run else self.kube, clock)
+        self.leadership = leadership or Switch()
         self.loop = ScheduleLoop(
-            self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed
-        )
+            self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed,
+            leadership=self.leadership,
+        )  # fmt: skip
         self.stop = threading.Event()
         self.loop.watches.start(self.stop)
         wait_for(self.loop.watches.synced)
@@ -120,9 +144,12 @@ def harness(server: FakeApiServer, clock: ManualClock) -> Iterator[Callable[...,
     made: list[Harness] = []
 
     def make(
-        dry_run: bool = False, zone: str = "UTC", claimed: frozenset[str] = frozenset()
+        dry_run: bool = False,
+        zone: str = "UTC",
+        claimed: frozenset[str] = frozenset(),
+        leadership: Switch | None = None,
     ) -> Harness:
-        made.append(Harness(server, clock, dry_run, zone, claimed))
+        made.append(Harness(server, clock, dry_run, zone, claimed, leadership))
         return made[-1]
 
     yield make

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from kubernetes.client import ApiException
+from urllib3.exceptions import HTTPError
+
 from scalers import metrics
 from scalers.clock import Clock
-from scalers.kube.client import Kube, describe
+from scalers.kube.client import Fenced, Kube, RetryLater, describe
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import CONFIGMAP, HPA, NODE
+from scalers.leader import Always, Leadership
 from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
 from scalers.proportional.targets import Sizing, Target, size
@@ -52,14 +55,14 @@ class ProportionalLoop:
         events: EventRecorder,
         config: Config,
         dry_run: bool = False,
-        leading: Callable[[], bool] = lambda: True,
+        leadership: Leadership | None = None,
     ) -> None:
         self._kube = kube
         self._clock = clock
         self._note = Reporter(LOOP, log, events).note
         self._config = config
         self._dry_run = dry_run
-        self._leading = leading  # only the leader decides and writes
+        self._leadership = leadership or Always()  # only the leader decides and writes
         self.period = config.resync_seconds
         self._lock = threading.Lock()
         self._shares: dict[str, NodeShare] = {}
@@ -68,7 +71,16 @@ class ProportionalLoop:
         # brought back yet, so that the next pass does not send it again
         self._written: dict[Target, tuple[str, str, int]] = {}
         self._wake = threading.Event()
-        namespace = config.namespace
+        self._watch()
+        self.last_evaluation: datetime | None = None
+        self.heartbeat: datetime | None = None
+
+    def _watch(self) -> None:
+        """Fresh informers, and counts that only they fill: one that was stopped is never
+        started again (client-go's rule)."""
+        config, kube = self._config, self._kube
+        with self._lock:
+            self._shares = {}
         self._nodes = Informer(
             kube, NODE, self._node_changed, label_selector=config.node_labels, transform=essentials
         )
@@ -76,18 +88,17 @@ class ProportionalLoop:
             kube,
             CONFIGMAP,
             self._changed,
-            namespace,
+            config.namespace,
             field_selector=f"metadata.name={config.configmap}",
         )
         self._targets = {
             target: Informer(
-                kube, target.resource, self._changed, namespace, field_selector=f"metadata.name={target.name}"
+                kube, target.resource, self._changed, config.namespace,
+                field_selector=f"metadata.name={target.name}",
             )
             for target in config.targets
         }  # fmt: skip
         self.watches = Watches([self._nodes, self._configmap, *self._targets.values()])
-        self.last_evaluation: datetime | None = None
-        self.heartbeat: datetime | None = None
 
     def claims(self) -> frozenset[str]:
         """The HPAs ("namespace/name") whose floor this loop owns."""
@@ -120,6 +131,9 @@ class ProportionalLoop:
     def synced(self) -> bool:
         return self.watches.synced()
 
+    def problems(self) -> list[str]:
+        return []  # a failing target is logged and counted; the loop itself goes on
+
     def status(self) -> ClusterStatus:
         with self._lock:
             shares = list(self._shares.values())
@@ -128,11 +142,14 @@ class ProportionalLoop:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        self._watch()  # after a crash too: new informers, a fresh LIST
         with self.watches.running(stop, self._wake) as halt:
             while not stop.is_set():
                 self._wake.clear()
-                if self._leading():
+                if self._leadership.term() is not None:
                     self.evaluate()
+                else:  # a standby knows the parameters' state, so a hand-over repeats nothing
+                    self._parameters(report=False)
                 self.heartbeat = self._clock.now()
                 woken = self._clock.wait(self._config.resync_seconds, self._wake)
                 if woken and not stop.is_set():
@@ -147,7 +164,8 @@ class ProportionalLoop:
         ):
             metrics.NODES.labels(state).set(nodes)
             metrics.CORES.labels(state).set(cores)
-        params = self._parameters()
+        term = self._leadership.term()
+        params = self._parameters() if term is not None else None
         outcomes = []
         if params is not None:
             replicas = params.replicas(status)
@@ -158,24 +176,30 @@ class ProportionalLoop:
                 f"{status.schedulable_cores} of {status.total_cores} cores schedulable"
             )
             for target in self._config.targets:
-                outcome = self._apply(target, replicas, mode, basis)
+                try:
+                    outcome = self._apply(target, replicas, mode, basis, term)
+                except Exception:  # a bug, not the user's failure: the other targets go on
+                    metrics.LOOP_ERRORS.labels(LOOP).inc()
+                    log.exception(f"error sizing {target}", extra={"loop": LOOP})
+                    continue
                 if outcome is not None:
                     outcomes.append(outcome)
         self.last_evaluation = self._clock.now()
         metrics.LAST_EVALUATION.labels(LOOP).set(self.last_evaluation.timestamp())
         return outcomes
 
-    def _parameters(self) -> Linear | Ladder | None:
-        """The ConfigMap's parameters; None (and the targets left alone) when they are bad."""
+    def _parameters(self, report: bool = True) -> Linear | Ladder | None:
+        """The ConfigMap's parameters; None (and the targets left alone) when they are bad. A bad
+        version is reported once, by whoever leads when it is first seen."""
         name = f"{self._config.namespace}/{self._config.configmap}"
         configmap = self._configmap.get(name)
         if configmap is None:
-            return self._defaults(name)
+            return self._defaults(name) if report else None
         try:
             params = parse_params(configmap.get("data") or {})
         except ParamsError as error:
             version = configmap["metadata"].get("resourceVersion", "")
-            if self._first("parameters", f"{version}: {error}"):
+            if self._first("parameters", f"{version}: {error}") and report:
                 metrics.REJECTED_PARAMETERS.labels(error.reason).inc()
                 message = f"invalid parameters, targets left as they are: {error}"
                 self._note(
@@ -196,7 +220,8 @@ class ProportionalLoop:
                     extra={"loop": LOOP, "configmap": name},
                 )
             return None
-        if not self._dry_run and self._leading():
+        term = self._leadership.term()
+        if not self._dry_run and term is not None:
             body = {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
@@ -204,7 +229,10 @@ class ProportionalLoop:
                 "data": defaults,
             }
             try:
-                self._kube.create(CONFIGMAP, self._config.namespace, body)
+                self._kube.create(
+                    CONFIGMAP, self._config.namespace, body,
+                    fence=lambda: self._leadership.holds(term),
+                )  # fmt: skip
                 log.info(f"created ConfigMap {name} from --default-params", extra={"loop": LOOP})
             except Exception as error:  # 409: another writer made it first; the watch brings it
                 if self._first("parameters", f"create failed: {describe(error)}"):
@@ -214,7 +242,9 @@ class ProportionalLoop:
                     )
         return parse_params(defaults)
 
-    def _apply(self, target: Target, replicas: int, mode: str, basis: str) -> Outcome | None:
+    def _apply(
+        self, target: Target, replicas: int, mode: str, basis: str, term: int | None
+    ) -> Outcome | None:
         obj = self._targets[target].get(f"{self._config.namespace}/{target.name}")
         if obj is None:
             if self._first(str(target), "missing"):
@@ -239,26 +269,34 @@ class ProportionalLoop:
             )  # fmt: skip
         if not sizing.changes:
             return None
-        return self._write(target, obj, sizing, mode, basis)
+        return self._write(target, obj, sizing, mode, basis, term)
 
-    def _write(self, target: Target, obj: Object, sizing: Sizing, mode: str, basis: str) -> Outcome:
+    def _write(
+        self, target: Target, obj: Object, sizing: Sizing, mode: str, basis: str, term: int | None
+    ) -> Outcome:
         kind, meta = target.resource.kind, obj["metadata"]
         change = f"{sizing.field} {sizing.old} -> {sizing.new}"
         action, detail, level = "write", basis, logging.INFO
         event: tuple[str, str] | None = ("Normal", "ProportionalScale")
         if self._dry_run:
             action, event = "would-write", None
-        elif not self._leading():  # the lease was lost during this pass
-            action, detail, event = "not-leader", "no longer the leader", None
         else:
             try:
                 write_spec_fields(
                     self._kube, target.resource, meta["namespace"], meta["name"],
                     {sizing.field: sizing.new}, FIELD_MANAGER,
+                    fence=lambda: term is not None and self._leadership.holds(term),
                 )  # fmt: skip
                 metrics.WRITES.labels(LOOP, "success").inc()
                 self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
-            except Exception as error:  # tried again at the next pass
+            except Fenced:  # the lease was lost during this pass: the new leader sizes
+                action, detail, event = "not-leader", "no longer the leader", None
+            except (
+                ApiException,
+                RetryLater,
+                HTTPError,
+                OSError,
+            ) as error:  # tried at the next pass
                 metrics.WRITES.labels(LOOP, "error").inc()
                 action, detail = "failed", describe(error)
                 event, level = ("Warning", "ProportionalWriteFailed"), logging.ERROR

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import threading
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
@@ -160,7 +160,8 @@ def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
     return offset
 
 
-@cache
+# Bounded: a cluster where objects with distinct crons come and go must not keep every one's.
+@lru_cache(maxsize=1024)
 def timeline(expression: str, zone: ZoneInfo) -> Timeline:
     return Timeline(expression, zone)
 

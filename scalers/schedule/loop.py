@@ -1,7 +1,9 @@
 """The schedule loop: watches annotated HPAs (and Deployments), applies fires and catch-ups.
 
-The shell around `decide`: it keeps the watch caches, asks the core what is due, writes through
-the patch helper, and reports each decision as a log line, an Event and a metric."""
+The shell around `decide`. The watch handlers parse an object's annotations when they change
+(never in a pass, so no annotation delays another object's fire) and note who changed each
+scheduled field; a pass asks the core what is due and hands the writes to a pool without
+waiting for them, so a slow answer delays only its own object."""
 
 from __future__ import annotations
 
@@ -9,19 +11,24 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from kubernetes.client import ApiException
+from urllib3.exceptions import HTTPError
 
 from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube import ownership
-from scalers.kube.client import Kube, describe, transient
+from scalers.kube.client import Fenced, Kube, RetryLater, describe, transient
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
 from scalers.kube.resources import DEPLOYMENT, HPA, Resource
+from scalers.leader import Always, Leadership
 from scalers.report import Outcome, Reporter
 from scalers.schedule.agenda import Agenda
 from scalers.schedule.annotation import (
@@ -49,8 +56,10 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "kube-scalers-schedule"
 LOOP = "schedule"
 RETRY_AFTER = timedelta(seconds=10)
+BUSY_RETRY = timedelta(seconds=1)  # an object whose last write is still under way waits
 OURS = (SCHEDULE_ANNOTATION, TIMEZONE_ANNOTATION, SUSPEND_ANNOTATION)
 PERIOD = 60.0  # the longest wait between two passes, fires due or not
+FAILING = 3  # an object that breaks the loop this many passes in a row fails /healthz
 # The Event (type, reason) that goes with each action on a write.
 EVENTS = {
     "write": ("Normal", "ScheduledScale"),
@@ -59,16 +68,45 @@ EVENTS = {
 }
 
 
+class Ref(NamedTuple):
+    """One object of the loop, like client-go's cache.ObjectName, with its kind."""
+
+    kind: str
+    key: str  # "namespace/name", the informer's key
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class Inputs(NamedTuple):
+    """Everything of an object that its schedule depends on."""
+
+    annotation: str
+    zone: str | None
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Who last changed one scheduled field, as the watch saw the change happen."""
+
+    by_us: bool
+    at: datetime | None  # the other manager's write, when it was not ours
+    we_wrote: bool  # this loop had written the field by then
+
+
 @dataclass
 class Tracked:
     """An annotated object as the loop knows it."""
 
     resource: Resource
-    key: str
-    inputs: tuple[str | None, str | None, bool]  # annotation, zone annotation, suspended
+    ref: Ref
+    inputs: Inputs
     schedule: Schedule | Rejected
     evaluated_at: datetime
     generation: int = 0
+    active: bool = False  # valid, not suspended, not claimed: the loop applies it
+    seen: dict[str, Seen] = field(default_factory=dict)
 
 
 class ScheduleLoop:
@@ -84,7 +122,7 @@ class ScheduleLoop:
         dry_run: bool = False,
         writers: int = 16,
         claimed: frozenset[str] = frozenset(),
-        leading: Callable[[], bool] = lambda: True,
+        leadership: Leadership | None = None,
     ) -> None:
         self._kube = kube
         self._clock = clock
@@ -92,59 +130,176 @@ class ScheduleLoop:
         self._note = Reporter(LOOP, log, events).note
         self._zone = default_zone
         self._claimed = claimed  # HPAs ("namespace/name") whose floor the proportional loop owns
-        self._leading = leading  # only the leader decides and writes
+        self._leadership = leadership or Always()  # only the leader decides and writes
         self._dry_run = dry_run
-        self._informers = {
-            r.kind: Informer(kube, r, self._changed(r), transform=essentials(r))
-            for r in (HPA, DEPLOYMENT)
-        }
-        self.watches = Watches(list(self._informers.values()))
         self._lock = threading.Lock()
-        self._dirty: dict[str, Resource] = {}
+        self._dirty: set[Ref] = set()
         self._catch_up_all = True
-        self._tracked: dict[str, Tracked] = {}
+        self._tracked: dict[Ref, Tracked] = {}
         self._agenda = Agenda()
         self._written: dict[str, set[str]] = {}  # uid -> fields written by this process
+        self._writing: set[Ref] = set()  # objects with a write under way
+        self._failures: dict[Ref, tuple[int, str]] = {}  # passes in a row that broke, and how
         self._wake = threading.Event()
         self._writers = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
+        self._watch()
         self.last_tick: datetime | None = None
         self.heartbeat: datetime | None = None
 
-    # -- inputs -----------------------------------------------------------------------------
+    def _watch(self) -> None:
+        """Fresh informers: one that was stopped is never started again (client-go's rule)."""
+        self._informers = {
+            r.kind: Informer(self._kube, r, self._changed(r), transform=essentials(r))
+            for r in (HPA, DEPLOYMENT)
+        }
+        self.watches = Watches(list(self._informers.values()))
+
+    # -- inputs, on the watch threads ---------------------------------------------------------
 
     def _changed(self, resource: Resource) -> Callable[[str, Object | None, Object | None], None]:
         def handler(key: str, old: Object | None, new: Object | None) -> None:
             if new is None and old is not None:
-                self._written.pop(old["metadata"].get("uid", ""), None)
+                self._forget_object(old)
             if all(o is None or SCHEDULE_ANNOTATION not in _annotations(o) for o in (old, new)):
-                return  # not ours, before or after: cheap to drop before taking the lock
-            with self._lock:
-                self._dirty[f"{resource.kind}:{key}"] = resource
-            if old is not None and new is not None and self._leading():
-                self._report_overrides(resource, old, new)
-            self._wake.set()
+                return  # not ours, before or after: cheap to drop
+            ref = Ref(resource.kind, key)
+            leading = self._leadership.term() is not None
+            if old is not None and new is not None:
+                self._observe(ref, resource, old, new, report=leading)
+            if self._track(ref, resource, new, report=leading):
+                with self._lock:
+                    self._dirty.add(ref)
+                self._wake.set()
 
         return handler
 
+    def _track(self, ref: Ref, resource: Resource, obj: Object | None, report: bool) -> bool:
+        """Parse what changed of one object; True when it needs a catch-up now."""
+        annotations = _annotations(obj) if obj else {}
+        text = annotations.get(SCHEDULE_ANNOTATION)
+        if obj is None or text is None:
+            with self._lock:
+                gone = self._tracked.pop(ref, None)
+                self._failures.pop(ref, None)
+            if gone is not None:
+                self._agenda.remove(ref)
+                _forget_scheduled(ref)
+            return False
+        inputs = Inputs(
+            text,
+            annotations.get(TIMEZONE_ANNOTATION),
+            annotations.get(SUSPEND_ANNOTATION, "").strip().lower() == "true",
+        )
+        with self._lock:
+            previous = self._tracked.get(ref)
+        if previous is not None and previous.inputs == inputs:
+            return False
+        if previous is not None and previous.inputs[:2] == inputs[:2]:
+            schedule = previous.schedule  # only `suspend` changed: the annotation is as parsed
+        else:
+            schedule = parse_schedule(text, resource.kind, inputs.zone, self._zone)  # type: ignore[arg-type]
+        claimed = resource is HPA and ref.key in self._claimed
+        tracked = Tracked(
+            resource, ref, inputs, schedule, self._clock.now(),
+            (previous.generation + 1) if previous else 0,
+            active=isinstance(schedule, Schedule) and not inputs.suspended and not claimed,
+            seen=previous.seen if previous else {},
+        )  # fmt: skip
+        with self._lock:
+            self._tracked[ref] = tracked
+        if not tracked.active:
+            self._agenda.remove(ref)
+            _forget_scheduled(ref)
+        if report:  # once per change of the inputs, by the leader: a hand-over repeats nothing
+            self._report_parse(tracked, obj, previous, claimed)
+        if tracked.active:
+            self._push_next_fire(tracked, tracked.evaluated_at)
+        return tracked.active
+
+    def _observe(
+        self, ref: Ref, resource: Resource, old: Object, new: Object, report: bool
+    ) -> None:
+        """Between fires someone else may change a field we set: note who and when, on every
+        replica, so that a catch-up (here or after a take-over) judges overrides per field
+        rather than by when a manager last wrote *anything*; the leader also says so."""
+        with self._lock:
+            tracked = self._tracked.get(ref)
+        if tracked is None:
+            return
+        for name in FIELDS[resource.kind]:
+            before, after = (old.get("spec") or {}).get(name), (new.get("spec") or {}).get(name)
+            if before == after:
+                continue
+            path = ("spec", name)
+            was_ours = any(o.manager == FIELD_MANAGER for o in ownership.owners(old, path))
+            owners = ownership.owners(new, path)
+            by_us = any(o.manager == FIELD_MANAGER for o in owners)
+            others = [o.time for o in owners if o.manager != FIELD_MANAGER and o.time]
+            previous = tracked.seen.get(name)
+            tracked.seen[name] = Seen(
+                by_us=by_us,
+                at=None if by_us else max(others, default=self._clock.now()),
+                we_wrote=by_us or was_ours or (previous is not None and previous.we_wrote),
+            )
+            if report and was_ours and not by_us:
+                by = ", ".join(o.manager for o in owners) or "another manager"
+                message = (
+                    f"{name} changed {before} -> {after} by {by}; it stands until the next fire"
+                )
+                self._note(
+                    resource.kind, new, message, ("Normal", "OverrideObserved"),
+                    field=name, old=before, new=after, reason="override", action="observed",
+                )  # fmt: skip
+
+    def _forget_object(self, obj: Object) -> None:
+        uid = obj["metadata"].get("uid", "")
+        self._written.pop(uid, None)
+        self._events.forget(uid)
+
+    # -- the loop -----------------------------------------------------------------------------
+
     def catch_up(self) -> None:
-        """Re-apply what is scheduled now to every object at the next tick (start, leadership)."""
+        """Re-apply what is scheduled now to every object at the next pass (start, leadership)."""
         with self._lock:
             self._catch_up_all = True
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
+        self._watch()  # after a crash too: new informers, a fresh LIST
         self.catch_up()
         with self.watches.running(stop, self._wake):
             while not stop.is_set():
                 self._wake.clear()
-                leading = self._leading()
+                leading = self._leadership.term() is not None
                 if leading:
-                    self.tick(self._clock.now())
+                    self.tick(self._clock.now(), wait=False)
                 self.heartbeat = self._clock.now()
                 self._clock.wait(self._seconds_to_next() if leading else PERIOD, self._wake)
 
     def synced(self) -> bool:
         return self.watches.synced()
+
+    def problems(self) -> list[str]:
+        """Objects that broke the loop pass after pass: /healthz names them."""
+        with self._lock:
+            failing = list(self._failures.items())
+        return [
+            f"{LOOP} loop fails on {ref} ({count} passes in a row): {error}"
+            for ref, (count, error) in failing
+            if count >= FAILING
+        ]
+
+    def footprint(self) -> dict[str, int]:
+        """How much the loop holds, for the memory bench and for tests: every figure falls back
+        to zero when the annotated objects are gone."""
+        with self._lock:
+            return {
+                "tracked": len(self._tracked),
+                "agenda": len(self._agenda),
+                "written": len(self._written),
+                "writing": len(self._writing),
+                "failing": len(self._failures),
+            }
 
     def _seconds_to_next(self) -> float:
         at = self._agenda.next_at()
@@ -152,123 +307,112 @@ class ScheduleLoop:
             return PERIOD
         return min(PERIOD, max(0.0, (at - self._clock.now()).total_seconds()))
 
-    def tick(self, now: datetime) -> list[Outcome]:
-        """One pass: catch up changed objects, then apply every fire in (last pass, now]."""
-        work = [(tracked, obj, "catch-up") for tracked, obj in self._refresh(now)]
-        work += self._pop_due(now)
-        with self._events.deferred():
-            results = list(self._writers.map(lambda w: self._apply(w[0], w[1], w[2], now), work))
-        outcomes = [o for o in results if o is not None]
+    def tick(self, now: datetime, wait: bool = True) -> list[Outcome]:
+        """One pass: catch up changed objects, then apply every fire in (last pass, now]. The
+        writes go to the pool; with `wait` the pass returns their outcomes once they are done."""
+        term = self._leadership.term()
+        if term is None:
+            return []
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            everything, self._catch_up_all = self._catch_up_all, False
+            refs = set(self._tracked) if everything else dirty
+            catching_up = [t for r in refs if (t := self._tracked.get(r)) and t.active]
+        # A catch-up applies what is scheduled now, a fire due in the same pass included.
+        work = {t.ref: (t, "catch-up") for t in catching_up}
+        for tracked, reason in self._pop_due(now):
+            work.setdefault(tracked.ref, (tracked, reason))
+        futures: list[Future[Outcome | None]] = []
+        for tracked, reason in work.values():
+            with self._lock:
+                busy = tracked.ref in self._writing
+                self._writing.add(tracked.ref)
+            if busy:  # one write per object at a time: this one goes next
+                self._push(now + BUSY_RETRY, tracked, reason)
+                continue
+            futures.append(self._writers.submit(self._guarded, tracked, reason, now, term))
+        outcomes = [f.result() for f in futures] if wait else []
         self.last_tick = now
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
-        return outcomes
+        return [o for o in outcomes if o is not None]
 
-    def _refresh(self, now: datetime) -> list[tuple[Tracked, Object]]:
-        with self._lock:
-            dirty, self._dirty = self._dirty, {}
-            everything, self._catch_up_all = self._catch_up_all, False
-        if everything:
-            dirty = {f"{r.kind}:{k}": r for r in (HPA, DEPLOYMENT) for k in self._keys(r)} | dirty
-        ready = []
-        for tracked_key, resource in dirty.items():
-            obj = self._informers[resource.kind].get(tracked_key.split(":", 1)[1])
-            tracked = self._track(tracked_key, resource, obj, now, force=everything)
-            if tracked is not None:
-                assert obj is not None
-                ready.append((tracked, obj))
-        return ready
-
-    def _keys(self, resource: Resource) -> list[str]:
-        return [
-            f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
-            for o in self._informers[resource.kind].items()
-        ]
-
-    def _track(
-        self, key: str, resource: Resource, obj: Object | None, now: datetime, force: bool
-    ) -> Tracked | None:
-        """Update what we know of one object; return it when it needs a catch-up now."""
-        annotations = _annotations(obj) if obj else {}
-        text = annotations.get(SCHEDULE_ANNOTATION)
-        if obj is None or text is None:
-            if self._tracked.pop(key, None) is not None:
-                self._forget_scheduled(key)
-            return None
-        inputs = (
-            text,
-            annotations.get(TIMEZONE_ANNOTATION),
-            annotations.get(SUSPEND_ANNOTATION, "").lower() == "true",
-        )
-        previous = self._tracked.get(key)
-        if previous is not None and previous.inputs == inputs and not force:
-            return None
-        if previous is not None and previous.inputs == inputs:
-            schedule = previous.schedule  # a forced catch-up: the annotation is as parsed before
-        else:
-            schedule = parse_schedule(text, resource.kind, inputs[1], self._zone)  # type: ignore[arg-type]
-        tracked = Tracked(
-            resource, key, inputs, schedule, now, (previous.generation + 1) if previous else 0
-        )
-        self._tracked[key] = tracked
-        self._report_parse(tracked, obj, previous)
-        if isinstance(schedule, Rejected) or inputs[2]:
-            return None
-        if resource is HPA and key.split(":", 1)[1] in self._claimed:
-            message = (
-                "this HPA is a target of the proportional loop, which owns its minReplicas: "
-                "the schedule is not applied (one owner per field)"
-            )
-            self._note(
-                resource.kind, obj, message, ("Warning", "ScheduleIgnored"),
-                reason="proportional-target", action="ignored", level=logging.WARNING,
-            )  # fmt: skip
-            return None
-        self._push_next_fire(tracked, now)
-        return tracked
+    def _pop_due(self, now: datetime) -> list[tuple[Tracked, str]]:
+        due = []
+        for entry in self._agenda.pop_due(now):
+            with self._lock:
+                tracked = self._tracked.get(entry.key)  # type: ignore[call-overload]
+            if tracked is not None and tracked.generation == entry.generation and tracked.active:
+                due.append((tracked, entry.reason))
+        return due
 
     def _push(self, at: datetime, tracked: Tracked, reason: str) -> None:
-        self._agenda.add(at, tracked.key, tracked.generation, reason)
+        self._agenda.add(at, tracked.ref, tracked.generation, reason)
 
-    def _push_next_fire(self, tracked: Tracked, after: datetime) -> None:
+    def _push_next_fire(self, tracked: Tracked, after: datetime) -> datetime | None:
         assert isinstance(tracked.schedule, Schedule)
         at = next_fire_of(tracked.schedule.rules, after)
         if at is not None:
             self._push(at, tracked, "fire")
+        return at
 
-    def _pop_due(self, now: datetime) -> list[tuple[Tracked, Object, str]]:
-        due: dict[str, tuple[Tracked, Object, str]] = {}
-        for _, key, generation, reason in self._agenda.pop_due(now):
-            tracked = self._tracked.get(key)
-            if tracked is None or tracked.generation != generation:
-                continue  # the object changed or went away since this entry was pushed
-            obj = self._informers[tracked.resource.kind].get(key.split(":", 1)[1])
-            if obj is not None and (key not in due or reason == "fire"):
-                due[key] = (tracked, obj, reason)
-        return list(due.values())
+    # -- decisions and writes, on the pool ----------------------------------------------------
 
-    # -- decisions and writes ---------------------------------------------------------------
+    def _guarded(self, tracked: Tracked, reason: str, now: datetime, term: int) -> Outcome | None:
+        """A bug met on one object is the loop's error, with its traceback and a metric: it is
+        not dressed up as the user's failure, and it does not stop the other objects."""
+        outcome = None
+        try:
+            with self._events.deferred():  # Events wait while writes are under way
+                outcome = self._apply(tracked, reason, now, term)
+        except Exception as error:
+            metrics.LOOP_ERRORS.labels(LOOP).inc()
+            log.exception(f"error applying the schedule of {tracked.ref}", extra={"loop": LOOP})
+            with self._lock:
+                count = self._failures.get(tracked.ref, (0, ""))[0] + 1
+                if tracked.ref in self._tracked:
+                    self._failures[tracked.ref] = (count, repr(error))
+            self._push(now + RETRY_AFTER, tracked, reason)
+        else:
+            with self._lock:
+                self._failures.pop(tracked.ref, None)
+        finally:
+            with self._lock:
+                self._writing.discard(tracked.ref)
+        return outcome
 
-    def _apply(self, tracked: Tracked, obj: Object, reason: str, now: datetime) -> Outcome | None:
+    def _apply(self, tracked: Tracked, reason: str, now: datetime, term: int) -> Outcome | None:
         assert isinstance(tracked.schedule, Schedule)
+        obj = self._informers[tracked.resource.kind].get(tracked.ref.key)
+        with self._lock:
+            current = self._tracked.get(tracked.ref)
+        if obj is None or current is not tracked:
+            return None  # gone, or changed since: its own catch-up decides
         rules = tracked.schedule.rules
-        states = self._field_states(tracked.resource, obj)
+        states = self._field_states(tracked, obj)
         if reason == "fire":
             scheduled = fired_between(rules, tracked.evaluated_at, now)
             plan = plan_fire(scheduled, states)
-            self._push_next_fire(tracked, now)
         else:
             scheduled = scheduled_at(rules, now)
             plan = plan_catch_up(scheduled, states)
+        next_fire = self._push_next_fire(tracked, now)
         meta = obj["metadata"]
         for name, value in scheduled.items():
             metrics.SCHEDULED.labels(meta["namespace"], meta["name"], name).set(value.value)
-        outcome = self._decide(tracked, obj, reason, plan, now)
-        if reason == "fire" and (outcome is None or outcome.action != "failed"):
-            tracked.evaluated_at = now  # a failed fire stays in the window of its retry
+        outcome = self._decide(tracked, obj, reason, plan, now, term, next_fire)
+        if outcome is None or outcome.action != "failed":
+            tracked.evaluated_at = now  # a failed write stays in the window of its retry
         return outcome
 
     def _decide(
-        self, tracked: Tracked, obj: Object, reason: str, plan: Plan, now: datetime
+        self,
+        tracked: Tracked,
+        obj: Object,
+        reason: str,
+        plan: Plan,
+        now: datetime,
+        term: int,
+        next_fire: datetime | None,
     ) -> Outcome | None:
         if plan.refused:
             metrics.REFUSED_WRITES.labels(LOOP, "MinAboveMax").inc()
@@ -279,23 +423,25 @@ class ScheduleLoop:
             return None
         if self._dry_run:
             return self._report(tracked, obj, reason, "would-write", plan, "dry run")
-        if not self._leading():  # the lease was lost during this pass: the new leader catches up
-            return self._report(tracked, obj, reason, "not-leader", plan, "no longer the leader")
         meta = obj["metadata"]
         try:
             write_spec_fields(
-                self._kube,
-                tracked.resource,
-                meta["namespace"],
-                meta["name"],
-                plan.writes,
-                FIELD_MANAGER,
-            )
-        except Exception as error:
+                self._kube, tracked.resource, meta["namespace"], meta["name"], plan.writes,
+                FIELD_MANAGER, fence=lambda: self._leadership.holds(term),
+            )  # fmt: skip
+        except Fenced:  # the lease was lost: the new leader catches up
+            return self._report(tracked, obj, reason, "not-leader", plan, "no longer the leader")
+        except (ApiException, RetryLater, HTTPError, OSError) as error:
             metrics.WRITES.labels(LOOP, "error").inc()
-            if transient(error):  # a failed write is not forgotten: it is tried again
-                self._push(now + RETRY_AFTER, tracked, reason)
             detail = describe(error)
+            if transient(error):  # a failed write is tried again, but never past the next fire
+                after = RETRY_AFTER
+                if isinstance(error, RetryLater):
+                    after = max(after, timedelta(seconds=error.after))
+                if next_fire is None or now + after < next_fire:
+                    self._push(now + after, tracked, reason)
+                else:
+                    detail += "; not retried: the next fire comes first"
             return self._report(tracked, obj, reason, "failed", plan, detail, logging.ERROR)
         metrics.WRITES.labels(LOOP, "success").inc()
         written = self._clock.now()
@@ -305,30 +451,27 @@ class ScheduleLoop:
                 metrics.FIRE_DELAY.observe((written - change.scheduled.fired_at).total_seconds())
         return self._report(tracked, obj, reason, "write", plan)
 
-    def _field_states(self, resource: Resource, obj: Object) -> dict[str, FieldState]:
+    def _field_states(self, tracked: Tracked, obj: Object) -> dict[str, FieldState]:
+        """Who set each field: what the watch saw happen where it saw it, else managedFields
+        (a cold start of every replica has nothing else)."""
         spec = obj.get("spec") or {}
-        uid = obj["metadata"].get("uid", "")
+        written = self._written.get(obj["metadata"].get("uid", ""), set())
         wrote_object = FIELD_MANAGER in ownership.managers(obj)
         states = {}
-        for name in FIELDS[resource.kind]:
+        for name in FIELDS[tracked.resource.kind]:
             owners = ownership.owners(obj, ("spec", name))
             ours = any(o.manager == FIELD_MANAGER for o in owners)
-            others = [o.time for o in owners if o.manager != FIELD_MANAGER and o.time]
-            states[name] = FieldState(
-                value=spec.get(name),
-                ours=ours,
-                we_wrote=ours or wrote_object or name in self._written.get(uid, ()),
-                changed_at=max(others, default=None),
-            )
+            seen = tracked.seen.get(name)
+            if seen is not None:
+                we_wrote, changed_at = ours or seen.we_wrote or name in written, seen.at
+            else:
+                others = [o.time for o in owners if o.manager != FIELD_MANAGER and o.time]
+                we_wrote = ours or wrote_object or name in written
+                changed_at = max(others, default=None)
+            states[name] = FieldState(spec.get(name), ours, we_wrote, changed_at)
         return states
 
-    def _forget_scheduled(self, key: str) -> None:
-        namespace, name = key.split(":", 1)[1].split("/", 1)
-        for field in ("minReplicas", "maxReplicas", "replicas"):
-            with contextlib.suppress(KeyError):  # a field the schedule never set
-                metrics.SCHEDULED.remove(namespace, name, field)
-
-    # -- reporting --------------------------------------------------------------------------
+    # -- reporting ----------------------------------------------------------------------------
 
     def _report(
         self,
@@ -370,7 +513,9 @@ class ScheduleLoop:
                 field=kept.field, old=value, new=value, reason="catch-up", action="kept-override",
             )  # fmt: skip
 
-    def _report_parse(self, tracked: Tracked, obj: Object, previous: Tracked | None) -> None:
+    def _report_parse(
+        self, tracked: Tracked, obj: Object, previous: Tracked | None, claimed: bool
+    ) -> None:
         kind, schedule = tracked.resource.kind, tracked.schedule
         if isinstance(schedule, Rejected):
             metrics.REJECTED_ANNOTATIONS.labels(schedule.reason).inc()
@@ -379,34 +524,24 @@ class ScheduleLoop:
                 reason=schedule.reason, action="rejected", level=logging.ERROR,
             )  # fmt: skip
             return
-        for warning in schedule.warnings:
-            self._note(
-                kind, obj, warning, ("Warning", "ScheduleWarning"),
-                reason="UnknownKey", action="warned", level=logging.WARNING,
-            )  # fmt: skip
-        if tracked.inputs[2] and (previous is None or not previous.inputs[2]):
+        if previous is None or previous.schedule != schedule:
+            for warning in schedule.warnings:
+                self._note(
+                    kind, obj, warning, ("Warning", "ScheduleWarning"),
+                    reason="UnknownKey", action="warned", level=logging.WARNING,
+                )  # fmt: skip
+        if tracked.inputs.suspended and (previous is None or not previous.inputs.suspended):
             message = f"{SUSPEND_ANNOTATION} is true: not applying the schedule"
             self._note(kind, obj, message, None, reason="suspended", action="paused")
-
-    def _report_overrides(self, resource: Resource, old: Object, new: Object) -> None:
-        """Between fires someone else changed a field we set: it stands until the next fire."""
-        for name in FIELDS[resource.kind]:
-            before, after = (old.get("spec") or {}).get(name), (new.get("spec") or {}).get(name)
-            if before == after:
-                continue
-            was_ours = any(
-                o.manager == FIELD_MANAGER for o in ownership.owners(old, ("spec", name))
+        elif claimed and (previous is None or previous.schedule != schedule):
+            message = (
+                "this HPA is a target of the proportional loop, which owns its minReplicas: "
+                "the schedule is not applied (one owner per field)"
             )
-            now_owners = [o.manager for o in ownership.owners(new, ("spec", name))]
-            if was_ours and FIELD_MANAGER not in now_owners:
-                by = ", ".join(now_owners) or "another manager"
-                message = (
-                    f"{name} changed {before} -> {after} by {by}; it stands until the next fire"
-                )
-                self._note(
-                    resource.kind, new, message, ("Normal", "OverrideObserved"),
-                    field=name, old=before, new=after, reason="override", action="observed",
-                )  # fmt: skip
+            self._note(
+                kind, obj, message, ("Warning", "ScheduleIgnored"),
+                reason="proportional-target", action="ignored", level=logging.WARNING,
+            )  # fmt: skip
 
 
 def essentials(resource: Resource) -> Callable[[Object], Object]:
@@ -433,6 +568,13 @@ def essentials(resource: Resource) -> Callable[[Object], Object]:
 
 def _annotations(obj: Object) -> dict[str, str]:
     return obj.get("metadata", {}).get("annotations") or {}
+
+
+def _forget_scheduled(ref: Ref) -> None:
+    namespace, name = ref.key.split("/", 1)
+    for name_of_field in ("minReplicas", "maxReplicas", "replicas"):
+        with contextlib.suppress(KeyError):  # a field the schedule never set
+            metrics.SCHEDULED.remove(namespace, name, name_of_field)
 
 
 def _sources(tracked: Tracked, plan: Plan) -> str:
