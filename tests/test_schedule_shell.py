@@ -335,3 +335,24 @@ def test_the_agenda_keeps_one_entry_per_object_and_drops_removed_ones():
     assert agenda.next_at() == t0 + timedelta(days=1)
     assert [e.key for e in agenda.pop_due(t0 + timedelta(days=40))] == ["kept"]
     assert agenda.pop_due(t0 + timedelta(days=40)) == []
+
+
+def test_writes_dropped_by_a_lost_lease_say_so_in_one_line(server, harness, monkeypatch, caplog):
+    for i in range(5):
+        server.create(hpa(f"web-{i}", BUSINESS_HOURS, 2, 20), manager="git")
+    h = harness()
+    h.tick(at(8, 0))
+    real = patch.write_spec_fields
+
+    def deposed(*args: Any, **kwargs: Any) -> Any:
+        h.leadership.lose()  # the lease goes while the pass writes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(schedule_loop, "write_spec_fields", deposed)
+    server.reset_requests()
+    outcomes = h.tick(at(9, 0))
+
+    assert [o.action for o in outcomes] == ["not-leader"] * 5
+    assert patches(server) == []
+    dropped = [r for r in caplog.records if r.getMessage().startswith("writes not sent")]
+    assert len(dropped) == 1 and dropped[0].levelname == "WARNING"

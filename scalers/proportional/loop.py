@@ -17,7 +17,7 @@ from urllib3.exceptions import HTTPError
 
 from scalers import metrics
 from scalers.clock import Clock
-from scalers.kube.client import Fenced, Kube, RetryLater, describe
+from scalers.kube.client import Closed, Fenced, Kube, RetryLater, describe
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
@@ -291,6 +291,8 @@ class ProportionalLoop:
                 self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
             except Fenced:  # the lease was lost during this pass: the new leader sizes
                 action, detail, event = "not-leader", "no longer the leader", None
+            except Closed:  # stopping: the next leader sizes
+                action, detail, event = "abandoned", "shutting down", None
             except (
                 ApiException,
                 RetryLater,

@@ -23,7 +23,7 @@ from urllib3.exceptions import HTTPError
 from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube import ownership
-from scalers.kube.client import Fenced, Kube, RetryLater, describe, transient
+from scalers.kube.client import Closed, Fenced, Kube, RetryLater, describe, transient
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.patch import write_spec_fields
@@ -140,6 +140,7 @@ class ScheduleLoop:
         self._written: dict[str, set[str]] = {}  # uid -> fields written by this process
         self._writing: set[Ref] = set()  # objects with a write under way
         self._failures: dict[Ref, tuple[int, str]] = {}  # passes in a row that broke, and how
+        self._dropping = False  # writes are being dropped (fenced off, or shutting down)
         self._wake = threading.Event()
         self._writers = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
         self._watch()
@@ -429,8 +430,12 @@ class ScheduleLoop:
                 self._kube, tracked.resource, meta["namespace"], meta["name"], plan.writes,
                 FIELD_MANAGER, fence=lambda: self._leadership.holds(term),
             )  # fmt: skip
-        except Fenced:  # the lease was lost: the new leader catches up
-            return self._report(tracked, obj, reason, "not-leader", plan, "no longer the leader")
+        except (Fenced, Closed) as error:  # lost the lease, or stopping: the next leader catches up
+            if not self._dropping:  # one line for the burst, not one per object
+                self._dropping = True
+                log.warning(f"writes not sent: {error}", extra={"loop": LOOP})
+            action = "not-leader" if isinstance(error, Fenced) else "abandoned"
+            return self._report(tracked, obj, reason, action, plan, str(error), logging.DEBUG)
         except (ApiException, RetryLater, HTTPError, OSError) as error:
             metrics.WRITES.labels(LOOP, "error").inc()
             detail = describe(error)
@@ -444,6 +449,7 @@ class ScheduleLoop:
                     detail += "; not retried: the next fire comes first"
             return self._report(tracked, obj, reason, "failed", plan, detail, logging.ERROR)
         metrics.WRITES.labels(LOOP, "success").inc()
+        self._dropping = False
         written = self._clock.now()
         for change in plan.changes:
             self._written.setdefault(meta.get("uid", ""), set()).add(change.field)
