@@ -4,72 +4,185 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import re
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
 from scalers import log as logs
 from scalers.proportional.params import ParamsError, parse_default_params
-from scalers.schedule.annotation import zone_named
+from scalers.schedule.annotation import quoted, zone_named
 
 if TYPE_CHECKING:
+    from scalers.controller import Settings
     from scalers.manifests import Manifest
     from scalers.proportional.params import ClusterStatus
     from scalers.proportional.targets import Target
 
 log = logging.getLogger("scalers")
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
+_INT32 = 2**31 - 1  # what a Kubernetes integer field holds; far below threading.TIMEOUT_MAX
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"SCALERS_{name}", default)
+
+class _Parser(argparse.ArgumentParser):
+    """Resolves the environment fallbacks of the command parsed; errors in one line."""
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads the namespace type
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        for name, value in list(vars(parsed).items()):
+            if isinstance(value, _Fallback):
+                setattr(parsed, name, value.value(self))
+        return parsed, rest
+
+    def error(self, message: str) -> NoReturn:
+        # One line, without the usage: that of `run` is a screenful above the message.
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _env_flag(name: str) -> bool:
-    return (_env(name) or "").lower() in ("1", "true", "yes")
+@dataclass(frozen=True)
+class _Fallback:
+    """A flag's default: its environment variable, else `text`. Converted after parsing, so
+    that a bad value is blamed on the variable, and only by a command that has the flag."""
+
+    variable: str
+    text: str | None
+    convert: Callable[[str], Any]
+
+    def value(self, parser: argparse.ArgumentParser) -> Any:
+        text = os.environ.get(self.variable, self.text)
+        if text is None:
+            return None
+        try:
+            return self.convert(text)
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"{self.variable}: {error}")
+
+
+def _option(
+    group: argparse._ActionsContainer,
+    flag: str,
+    name: str,
+    default: str | None = None,
+    convert: Callable[[str], Any] = str,
+    **kwargs: Any,
+) -> None:
+    """`flag`, else the environment variable SCALERS_`name`, else `default`; one conversion."""
+    fallback = _Fallback(f"SCALERS_{name}", default, convert)
+    group.add_argument(flag, type=convert, default=fallback, **kwargs)
+
+
+def _switch(
+    group: argparse._ActionsContainer,
+    flag: str,
+    name: str,
+    default: str,
+    help: str,
+    action: type[argparse.Action] | str = argparse.BooleanOptionalAction,
+) -> None:
+    """A yes-or-no flag, else SCALERS_`name` read by `boolean`, else `default`."""
+    fallback = _Fallback(f"SCALERS_{name}", default, boolean)
+    group.add_argument(flag, action=action, default=fallback, help=help)
+
+
+def boolean(text: str) -> bool:
+    """The one reading of every yes-or-no environment variable."""
+    try:
+        return _BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"{quoted(text)}: expected true/false, 1/0, yes/no or on/off"
+        ) from None
 
 
 def _zone(text: str) -> ZoneInfo:
     zone = zone_named(text)
     if zone is None:
         raise argparse.ArgumentTypeError(
-            f"unknown time zone {text!r} (an IANA name, e.g. Europe/Berlin)"
+            f"unknown time zone {quoted(text)} (an IANA name, e.g. Europe/Berlin)"
         )
     return zone
 
 
+def _log_level(text: str) -> str:
+    if text.upper() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected {', '.join(_LOG_LEVELS)}")
+    return text.upper()
+
+
+def _whole(text: str, low: int, high: int = _INT32, what: str = "a whole number") -> int:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if re.fullmatch(r"[0-9]{1,10}", text) is None or not low <= int(text) <= high:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected {what} from {low} to {high}")
+    return int(text)
+
+
+def _seconds(text: str) -> int:
+    return _whole(text, 1, what="a whole number of seconds")
+
+
+def _count(text: str) -> int:
+    return _whole(text, 0)
+
+
+def _burst(text: str) -> int:
+    return _whole(text, 1)
+
+
+def _port(text: str) -> int:
+    return _whole(text, 0, 65535, "a port number")
+
+
+def _qps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    # Below a thousandth a request a second, the limiter's waits pass what a thread can wait.
+    if not (value == 0 or 0.001 <= value < math.inf):
+        raise argparse.ArgumentTypeError(
+            f"{quoted(text)}: expected 0 (no limit) or requests a second from 0.001"
+        )
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.001 <= value <= 1e6:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected a number from 0.001 to 1e6")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--timezone",
-        type=_zone,
-        default=_env("TIMEZONE", "UTC"),
-        help="zone of schedules with neither a tz key nor a zone annotation [SCALERS_TIMEZONE, UTC]",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        default=_env_flag("DRY_RUN"),
+    _offline(parser)
+    _switch(
+        parser, "--dry-run", "DRY_RUN", "false", action="store_true",
         help="decide and log everything, write nothing (no Events either) [SCALERS_DRY_RUN]",
-    )
-    parser.add_argument(
-        "--schedule-loop",
-        action=argparse.BooleanOptionalAction,
-        default=_env("SCHEDULE_LOOP", "true") != "false",
+    )  # fmt: skip
+    _switch(
+        parser, "--schedule-loop", "SCHEDULE_LOOP", "true",
         help="run the schedule loop [SCALERS_SCHEDULE_LOOP, on]",
-    )
-    parser.add_argument(
-        "--log-level",
-        default=_env("LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
-        help="[SCALERS_LOG_LEVEL, INFO]",
-    )
+    )  # fmt: skip
+    _option(
+        parser, "--log-level", "LOG_LEVEL", "INFO", _log_level, metavar="LEVEL",
+        help=f"{', '.join(_LOG_LEVELS)} [SCALERS_LOG_LEVEL, INFO]",
+    )  # fmt: skip
 
 
 def _targets(text: str) -> tuple[Target, ...]:
@@ -80,6 +193,31 @@ def _targets(text: str) -> tuple[Target, ...]:
         return parse_targets(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _namespace(text: str) -> str:
+    from scalers.proportional.targets import is_dns_label
+
+    if not is_dns_label(text):
+        raise argparse.ArgumentTypeError(
+            f"{quoted(text)} is not a namespace name "
+            "(lower-case letters, digits and '-', at most 63 characters)"
+        )
+    return text
+
+
+def _object_name(text: str) -> str:
+    from scalers.proportional.targets import NAME_RULE, is_dns_subdomain
+
+    if not is_dns_subdomain(text):
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not an object name ({NAME_RULE})")
+    return text
+
+
+def _identity(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("empty: a Lease held by '' has no holder")
+    return text
 
 
 def _default_params(text: str) -> dict[str, str]:
@@ -103,129 +241,88 @@ def _node_labels(text: str) -> str:
     for item in text.split(","):
         key, equals, _ = item.partition("=")
         if not equals or not key.strip():
-            raise argparse.ArgumentTypeError(f"{item!r}: expected key=value[,key=value...]")
+            raise argparse.ArgumentTypeError(f"{quoted(item)}: expected key=value[,key=value...]")
     return text
-
-
-def _seconds(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of seconds >= 1")
-    return int(text)
 
 
 def _proportional(parser: argparse.ArgumentParser) -> None:
     """The proportional loop's flags: CPA's names and meaning, so its Deployment args carry over."""
     group = parser.add_argument_group("proportional loop (cluster-proportional-autoscaler flags)")
-    group.add_argument(
-        "--proportional-loop",
-        action=argparse.BooleanOptionalAction,
-        default=_env("PROPORTIONAL_LOOP", "true") != "false",
+    _switch(
+        group, "--proportional-loop", "PROPORTIONAL_LOOP", "true",
         help="run the proportional loop [SCALERS_PROPORTIONAL_LOOP, on]",
-    )
-    group.add_argument(
-        "--target",
-        type=_targets,
-        default=_env("TARGET", "hpa/coredns"),
+    )  # fmt: skip
+    _option(
+        group, "--target", "TARGET", "hpa/coredns", _targets,
         help="what to size, comma-separated: hpa/NAME (its minReplicas), deployment/NAME, "
         "statefulset/NAME, replicaset/NAME (replicas) [SCALERS_TARGET, hpa/coredns]",
-    )
-    group.add_argument(
-        "--namespace",
-        default=_env("NAMESPACE", "kube-system"),
+    )  # fmt: skip
+    _option(
+        group, "--namespace", "NAMESPACE", "kube-system", _namespace,
         help="namespace of the targets and the ConfigMap [SCALERS_NAMESPACE, kube-system]",
-    )
-    group.add_argument(
-        "--configmap",
-        default=_env("CONFIGMAP", "dns-autoscaler"),
+    )  # fmt: skip
+    _option(
+        group, "--configmap", "CONFIGMAP", "dns-autoscaler", _object_name,
         help="ConfigMap of the parameters [SCALERS_CONFIGMAP, dns-autoscaler]",
-    )
-    group.add_argument(
-        "--default-params",
-        type=_default_params,
-        default=_env("DEFAULT_PARAMS"),
+    )  # fmt: skip
+    _option(
+        group, "--default-params", "DEFAULT_PARAMS", None, _default_params,
         help="parameters to create the ConfigMap with when it is missing, e.g. "
         '\'{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"min":2}}\' '
         "[SCALERS_DEFAULT_PARAMS]",
-    )
-    group.add_argument(
-        "--nodelabels",
-        type=_node_labels,
-        default=_env("NODELABELS"),
+    )  # fmt: skip
+    _option(
+        group, "--nodelabels", "NODELABELS", None, _node_labels,
         help="count only nodes with these labels: key=value[,key=value...] [SCALERS_NODELABELS]",
-    )
-    group.add_argument(
-        "--poll-period-seconds",
-        type=_seconds,
-        default=_env("POLL_PERIOD_SECONDS", "10"),
-        help="resync period; changes are seen at once through watches [SCALERS_POLL_PERIOD_SECONDS, 10]",
-    )
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a number >= 0")
-    return value
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a port number (0 picks a free one)")
-    return int(text)
+    )  # fmt: skip
+    _option(
+        group, "--poll-period-seconds", "POLL_PERIOD_SECONDS", "10", _seconds,
+        help="resync period; changes are seen at once through watches "
+        "[SCALERS_POLL_PERIOD_SECONDS, 10]",
+    )  # fmt: skip
 
 
 def _operations(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("operations")
-    group.add_argument(
-        "--leader-elect",
-        action=argparse.BooleanOptionalAction,
-        default=_env("LEADER_ELECT", "true") != "false",
+    _switch(
+        group, "--leader-elect", "LEADER_ELECT", "true",
         help="only the holder of a Lease writes; --no-leader-elect for a single replica "
         "[SCALERS_LEADER_ELECT, on]",
-    )
-    group.add_argument(
-        "--lease-name",
-        default=_env("LEASE_NAME", "kube-scalers"),
+    )  # fmt: skip
+    _option(
+        group, "--lease-name", "LEASE_NAME", "kube-scalers", _object_name,
         help="[SCALERS_LEASE_NAME, kube-scalers]",
-    )
-    group.add_argument(
-        "--lease-namespace",
-        default=_env("LEASE_NAMESPACE", "kube-system"),
+    )  # fmt: skip
+    _option(
+        group, "--lease-namespace", "LEASE_NAMESPACE", "kube-system", _namespace,
         help="[SCALERS_LEASE_NAMESPACE, kube-system]",
-    )
-    group.add_argument(
-        "--lease-duration",
-        type=_seconds,
-        default=_env("LEASE_DURATION", "15"),
+    )  # fmt: skip
+    _option(
+        group, "--lease-duration", "LEASE_DURATION", "15", _seconds,
         help="seconds a standby waits for a silent leader; renewals are due within 2/3 of it "
         "[SCALERS_LEASE_DURATION, 15]",
-    )
-    group.add_argument(
-        "--identity",
-        default=_env("IDENTITY") or os.environ.get("POD_NAME") or socket.gethostname(),
+    )  # fmt: skip
+    _option(
+        group, "--identity", "IDENTITY", os.environ.get("POD_NAME") or socket.gethostname(),
+        _identity,
         help="this replica's name in the Lease [SCALERS_IDENTITY, else POD_NAME, else the hostname]",
-    )
-    group.add_argument(
-        "--health-port",
-        type=_port,
-        default=_env("HEALTH_PORT", "8080"),
-        help="port of /healthz, /readyz and /metrics [SCALERS_HEALTH_PORT, 8080]",
-    )
-    group.add_argument(
-        "--qps",
-        type=_positive,
-        default=_env("QPS", "100"),
+    )  # fmt: skip
+    _option(
+        group, "--health-port", "HEALTH_PORT", "8080", _port,
+        help="port of /healthz, /readyz and /metrics, 0 for any free one [SCALERS_HEALTH_PORT, 8080]",
+    )  # fmt: skip
+    _option(
+        group, "--qps", "QPS", "100", _qps,
         help="client-side limit on API requests per second, 0 for none [SCALERS_QPS, 100]",
-    )
-    group.add_argument(
-        "--burst",
-        type=_seconds,
-        default=_env("BURST", "1000"),
+    )  # fmt: skip
+    _option(
+        group, "--burst", "BURST", "1000", _burst,
         help="requests allowed at once above --qps [SCALERS_BURST, 1000]",
-    )
+    )  # fmt: skip
+
+
+# The instants `plan` can look a year and more around without leaving what datetime holds.
+_EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def _instant(text: str) -> datetime:
@@ -233,26 +330,20 @@ def _instant(text: str) -> datetime:
         instant = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected an ISO 8601 time, e.g. 2026-11-23T08:30:00Z"
+            f"{quoted(text)}: expected an ISO 8601 time, e.g. 2026-11-23T08:30:00Z"
         ) from None
     if instant.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or e.g. +01:00")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} has no UTC offset: add Z or e.g. +01:00")
+    if not _EARLIEST <= instant < _LATEST:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected a time from 1970 to 8999")
     return instant
 
 
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
-    return int(text)
-
-
 def _offline(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--timezone",
-        type=_zone,
-        default=_env("TIMEZONE", "UTC"),
+    _option(
+        parser, "--timezone", "TIMEZONE", "UTC", _zone,
         help="zone of schedules with neither a tz key nor a zone annotation [SCALERS_TIMEZONE, UTC]",
-    )
+    )  # fmt: skip
 
 
 def _plan_flags(plan: argparse.ArgumentParser) -> None:
@@ -270,7 +361,7 @@ def _plan_flags(plan: argparse.ArgumentParser) -> None:
     plan.add_argument(
         "--kubeconfig", default=os.environ.get("KUBECONFIG"), help="without FILEs [KUBECONFIG]"
     )
-    plan.add_argument("--context", default=_env("CONTEXT"), help="without FILEs [SCALERS_CONTEXT]")
+    _option(plan, "--context", "CONTEXT", help="without FILEs [SCALERS_CONTEXT]")
     group = plan.add_argument_group("proportional parameters")
     group.add_argument(
         "--params",
@@ -279,16 +370,16 @@ def _plan_flags(plan: argparse.ArgumentParser) -> None:
         help="parameters in --default-params form instead of the ConfigMap; without FILEs, "
         "plan these alone",
     )
-    group.add_argument(
-        "--namespace",
-        default=_env("NAMESPACE", "kube-system"),
+    # Not checked as names: that would load the kubernetes client for `plan FILE`, and a name
+    # that no object can have matches none.
+    _option(
+        group, "--namespace", "NAMESPACE", "kube-system",
         help="the ConfigMap's namespace [SCALERS_NAMESPACE, kube-system]",
-    )
-    group.add_argument(
-        "--configmap",
-        default=_env("CONFIGMAP", "dns-autoscaler"),
+    )  # fmt: skip
+    _option(
+        group, "--configmap", "CONFIGMAP", "dns-autoscaler",
         help="the ConfigMap [SCALERS_CONFIGMAP, dns-autoscaler]",
-    )
+    )  # fmt: skip
     group.add_argument("--nodes", type=_count, metavar="N", help="nodes to size for (with --cores)")
     group.add_argument("--cores", type=_count, metavar="N", help="cores to size for (with --nodes)")
     group.add_argument(
@@ -300,7 +391,7 @@ def _plan_flags(plan: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
+    root = _Parser(
         prog="scalers",
         description="Schedule and cluster-proportional autoscaling for Kubernetes HPAs.",
     )
@@ -314,9 +405,7 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("KUBECONFIG"),
         help="kubeconfig file; default in-cluster config, else ~/.kube/config [KUBECONFIG]",
     )
-    run.add_argument(
-        "--context", default=_env("CONTEXT"), help="kubeconfig context [SCALERS_CONTEXT]"
-    )
+    _option(run, "--context", "CONTEXT", help="kubeconfig context [SCALERS_CONTEXT]")
     _proportional(run)
     _operations(run)
 
@@ -325,7 +414,9 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(demo)
     demo.add_argument("--examples", default=None, help="directory of manifests to seed (examples/)")
-    demo.add_argument("--speed", type=float, default=3600.0, help="virtual seconds per real second")
+    demo.add_argument(
+        "--speed", type=_speed, default=3600.0, help="virtual seconds per real second"
+    )
     demo.add_argument(
         "--hold", action="store_true", help="keep the API server up afterwards, for kubectl"
     )
@@ -457,11 +548,13 @@ def _live(args: argparse.Namespace, only_nodes: bool) -> _Live:
 
 def _run(args: argparse.Namespace) -> int:
     from scalers.clock import SystemClock
-    from scalers.controller import Controller, Election, Settings
+    from scalers.controller import Controller
     from scalers.kube.config import ConfigError, api_client
-    from scalers.proportional.loop import Config
 
-    logs.configure(args.log_level)
+    settings = run_settings(args)
+    if not settings.schedule and settings.proportional is None:
+        print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
+        return 2
     try:
         connection = api_client(
             args.kubeconfig, args.context, f"kube-scalers/{version('kube-scalers')}"
@@ -469,6 +562,34 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"scalers: {error}", file=sys.stderr)
         return 2
+    logs.configure(args.log_level)
+    controller = Controller(connection, SystemClock(), settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info(
+        "starting",
+        extra={
+            "dry_run": settings.dry_run,
+            "timezone": str(settings.timezone),
+            "identity": args.identity if settings.election else None,
+        },
+    )
+    try:
+        controller.run(stop)
+    except OSError as error:
+        # The one OSError that run raises: binding the health server, before any loop starts.
+        print(f"scalers: --health-port {args.health_port}: {error.strerror}", file=sys.stderr)
+        return 2
+    log.info("stopped")
+    return 0
+
+
+def run_settings(args: argparse.Namespace) -> Settings:
+    """The controller's settings from the parsed flags of `scalers run`."""
+    from scalers.controller import Election, Settings
+    from scalers.proportional.loop import Config
+
     proportional = None
     if args.proportional_loop:
         proportional = Config(
@@ -486,29 +607,11 @@ def _run(args: argparse.Namespace) -> int:
             args.identity, args.lease_name, args.lease_namespace,
             duration, renew_deadline=duration * 2 / 3, retry_period=duration * 2 / 15,
         )  # fmt: skip
-    settings = Settings(
+    return Settings(
         args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop,
         proportional=proportional, election=election, health_port=args.health_port,
         qps=args.qps, burst=args.burst,
     )  # fmt: skip
-    if not settings.schedule and settings.proportional is None:
-        print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
-        return 2
-    controller = Controller(connection, SystemClock(), settings)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info(
-        "starting",
-        extra={
-            "dry_run": settings.dry_run,
-            "timezone": str(settings.timezone),
-            "identity": args.identity if election else None,
-        },
-    )
-    controller.run(stop)
-    log.info("stopped")
-    return 0
 
 
 if __name__ == "__main__":

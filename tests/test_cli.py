@@ -138,7 +138,7 @@ def test_an_unknown_timezone_flag_is_refused_before_anything_starts() -> None:
         ("--default-params", '{"linear": {"min": 1}}', "linear"),
         ("--default-params", "{nope", "--default-params"),
         ("--nodelabels", "pool", "expected key=value"),
-        ("--poll-period-seconds", "0", "whole number of seconds >= 1"),
+        ("--poll-period-seconds", "0", "whole number of seconds from 1"),
     ],
 )
 def test_bad_proportional_flags_are_refused_before_anything_starts(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import yaml
 from kubernetes import client, config
 
 
 class ConfigError(Exception):
-    pass
+    """A configuration that cannot be used; the message is one line a user can act on."""
 
 
 def api_client(kubeconfig: str | None, context: str | None, user_agent: str) -> client.ApiClient:
@@ -17,18 +19,61 @@ def api_client(kubeconfig: str | None, context: str | None, user_agent: str) -> 
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException as error:
-            raise ConfigError(f"in-cluster configuration failed: {error}") from error
+        except (config.ConfigException, OSError) as error:
+            raise ConfigError(f"in-cluster configuration failed: {_line(error)}") from error
     else:
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        if not os.path.exists(path):
-            raise ConfigError(
-                f"no kubeconfig at {path}: pass --kubeconfig, set KUBECONFIG, or run in a pod"
-            )
-        try:
-            config.load_kube_config(path, context=context, client_configuration=configuration)
-        except (config.ConfigException, ValueError) as error:
-            raise ConfigError(f"cannot use kubeconfig {path}: {error}") from error
+        _load_kubeconfig(path, context, configuration)
     result = client.ApiClient(configuration)
     result.user_agent = user_agent
     return result
+
+
+def _load_kubeconfig(path: str, context: str | None, configuration: client.Configuration) -> None:
+    if not os.path.exists(path):
+        raise ConfigError(
+            f"no kubeconfig at {path}: pass --kubeconfig, set KUBECONFIG, or run in a pod"
+        )
+    document = _read(path)
+    contexts = [c.get("name") for c in document.get("contexts") or [] if isinstance(c, dict)]
+    if context is not None and context not in contexts:
+        raise ConfigError(
+            f"no context {context!r} in kubeconfig {path} "
+            f"(it has: {', '.join(map(str, contexts)) or 'none'})"
+        )
+    # The loader sets the host only from a cluster's server: left empty, there was none (the
+    # client's own default, http://localhost, would send the requests to whatever listens there).
+    configuration.host = ""
+    try:
+        config.load_kube_config(path, context=context, client_configuration=configuration)
+    except Exception as error:  # the loader reports a malformed document by whatever it trips on
+        raise ConfigError(f"cannot use kubeconfig {path}: {_line(error)}") from error
+    if not configuration.host:
+        chosen = context or document.get("current-context")
+        raise ConfigError(f"kubeconfig {path}: the cluster of context {chosen!r} has no server")
+    if not configuration.host.startswith(("http://", "https://")):
+        raise ConfigError(f"kubeconfig {path}: server {configuration.host!r} is not an http(s) URL")
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            document = yaml.safe_load(file)
+    except OSError as error:
+        raise ConfigError(f"cannot read kubeconfig {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"kubeconfig {path} is not UTF-8 text: {error.reason}") from error
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"kubeconfig {path} is not YAML: {where}{error.problem}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"kubeconfig {path} is not YAML: {_line(error)}") from error
+    if not isinstance(document, dict):
+        raise ConfigError(f"kubeconfig {path} is not a kubeconfig (a YAML mapping)")
+    return document
+
+
+def _line(error: Exception) -> str:
+    """One line: some errors span several."""
+    return " ".join(str(error).split())

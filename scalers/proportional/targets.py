@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from scalers.kube.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
 
 KINDS = {"hpa": HPA, "deployment": DEPLOYMENT, "statefulset": STATEFULSET, "replicaset": REPLICASET}
+
+NAME_RULE = "lower-case letters, digits, '-' and '.', at most 253 characters"
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def is_dns_label(name: str) -> bool:
+    """Kubernetes' IsDNS1123Label, the rule for a namespace's name."""
+    return len(name) <= 63 and _DNS_LABEL.fullmatch(name) is not None
+
+
+def is_dns_subdomain(name: str) -> bool:
+    """Kubernetes' IsDNS1123Subdomain, the rule for the names of the targets, ConfigMaps and
+    Leases: dot-separated labels, 253 characters in all."""
+    return len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,8 @@ def parse_targets(text: str) -> tuple[Target, ...]:
             raise ValueError(
                 f"target {item!r}: expected KIND/NAME with KIND one of {', '.join(KINDS)}"
             )
+        if not is_dns_subdomain(name):
+            raise ValueError(f"target {item!r}: {name!r} is not an object name ({NAME_RULE})")
         targets.append(Target(resource, name))
     if not targets:
         raise ValueError("no target given (e.g. hpa/coredns)")
