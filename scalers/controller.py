@@ -66,8 +66,12 @@ class Controller:
             api_client, qps=settings.qps, burst=settings.burst, write_timeout=write_timeout
         )
         # Events have their own adapter: closed at the shutdown deadline, not at stop as the
-        # loops' is, so that the recorder can post what is queued in between.
-        self._events_kube = Kube(api_client, qps=settings.qps, burst=settings.burst)
+        # loops' is, so that the recorder can post what is queued in between. An Event is best
+        # effort: a short timeout and one retry, so that a hung server cannot hold the recorder
+        # past its drain and its count of what it dropped.
+        self._events_kube = Kube(
+            api_client, request_timeout=2.0, qps=settings.qps, burst=settings.burst, retries=1
+        )
         self.events = EventRecorder(None if settings.dry_run else self._events_kube, clock)
         self.elector: LeaderElector | None = None
         if e is not None:
