@@ -282,14 +282,18 @@ def test_a_loop_that_keeps_crashing_fails_healthz_naming_it():
 
 def test_a_restarted_loop_watches_with_new_informers(server, harness):
     server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
+    server.create(hpa("gone", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
+    h.sync()
     h.close()
+    server.delete(*HPA, "shop", "gone")  # while nothing watches: the new LIST cannot say so
     first = h.loop.watches
     stop = threading.Event()
     thread = threading.Thread(target=h.loop.run, args=(stop,))
     thread.start()
     wait_for(lambda: h.loop.watches is not first and h.loop.synced())
     wait_for(lambda: min_max(server, "web") == (2, 20) and h.loop.heartbeat is not None)
+    assert h.loop.footprint()["tracked"] == 1
     stop.set()
     thread.join(10)
     assert not thread.is_alive()

@@ -50,21 +50,3 @@ def test_stop_ends_the_controller_whatever_the_server_does(silent: str, server_d
         stop.set()
         thread.join(timeout=15)  # a liveness bound, not a measurement: the deadline is 8 s
         assert not thread.is_alive()
-
-
-def test_events_a_hung_server_never_took_are_counted_in_one_line(silent: str, caplog):
-    api = client.ApiClient(client.Configuration(host=silent))
-    settings = Settings(ZoneInfo("UTC"), proportional=None, election=None)
-    controller = Controller(api, SystemClock(), settings)
-    web = hpa("web", None) | {"metadata": {"name": "web", "namespace": "shop", "uid": "u1"}}
-    for i in range(5):  # queued before the stop: the first post hangs on the silent server
-        controller.events.emit(web, "HorizontalPodAutoscaler", "Normal", "Test", f"event {i}")
-    stop = threading.Event()
-    thread = threading.Thread(target=controller.run, args=(stop,), daemon=True)
-    thread.start()
-    stop.set()
-    thread.join(timeout=15)
-
-    assert not thread.is_alive()
-    dropped = [r.getMessage() for r in caplog.records if "Events not posted" in r.getMessage()]
-    assert len(dropped) == 1 and dropped[0].startswith("shutting down: ")

@@ -41,13 +41,12 @@ def _load_kubeconfig(path: str, context: str | None, configuration: client.Confi
             f"no context {context!r} in kubeconfig {path} "
             f"(it has: {', '.join(map(str, contexts)) or 'none'})"
         )
-    # The loader sets the host only from a cluster's server: left empty, there was none (the
-    # client's own default, http://localhost, would send the requests to whatever listens there).
-    configuration.host = ""
     try:
         config.load_kube_config(path, context=context, client_configuration=configuration)
     except Exception as error:  # the loader reports a malformed document by whatever it trips on
         raise ConfigError(f"cannot use kubeconfig {path}: {_line(error)}") from error
+    # The loader sets the host only from a cluster's server; the client's default is empty,
+    # and urllib3 would send the requests to whatever listens on localhost.
     if not configuration.host:
         chosen = context or document.get("current-context")
         raise ConfigError(f"kubeconfig {path}: the cluster of context {chosen!r} has no server")

@@ -269,6 +269,7 @@ class ScheduleLoop:
         self._watch()  # after a crash too: new informers, a fresh LIST
         self.catch_up()
         with self.watches.running(stop, self._wake):
+            self._forget_missing()
             while not stop.is_set():
                 self._wake.clear()
                 leading = self._leadership.term() is not None
@@ -279,6 +280,14 @@ class ScheduleLoop:
 
     def synced(self) -> bool:
         return self.watches.synced()
+
+    def _forget_missing(self) -> None:
+        """After a restart's fresh LIST: objects deleted while nothing watched are gone too."""
+        with self._lock:
+            known = list(self._tracked.values())
+        for tracked in known:
+            if self._informers[tracked.resource.kind].get(tracked.ref.key) is None:
+                self._track(tracked.ref, tracked.resource, None, report=False)
 
     def problems(self) -> list[str]:
         """Objects that broke the loop pass after pass: /healthz names them."""
