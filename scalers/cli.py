@@ -522,9 +522,9 @@ def _live(args: argparse.Namespace, only_nodes: bool) -> _Live:
 
     from scalers.kube.client import Kube, describe
     from scalers.kube.config import ConfigError, api_client
-    from scalers.kube.resources import CONFIGMAP, DEPLOYMENT, HPA, NODE
     from scalers.manifests import Manifest
     from scalers.proportional.nodes import cluster_status, node_share
+    from scalers.resources import CONFIGMAP, DEPLOYMENT, HPA, NODE
 
     try:
         kube = Kube(

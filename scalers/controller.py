@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from kubernetes import client
 
-from scalers import metrics
+from scalers import metrics, names
 from scalers.clock import Clock
 from scalers.health import Health
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
-from scalers.leader import Always, LeaderElector
+from scalers.kube.lease import Always, LeaderElector
 from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.runner import Loop, Runner
 from scalers.schedule.loop import ScheduleLoop
@@ -34,8 +34,8 @@ class Election:
     """Who may write: the holder of a coordination.k8s.io/v1 Lease."""
 
     identity: str
-    lease: str = "kube-scalers"
-    namespace: str = "kube-system"
+    lease: str = names.LEASE
+    namespace: str = names.NAMESPACE
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0

@@ -22,8 +22,8 @@ from scalers.clock import FastClock
 from scalers.controller import Controller, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube, Stopper
-from scalers.kube.resources import EVENT
 from scalers.proportional.loop import Config
+from scalers.resources import EVENT
 from scalers.schedule.annotation import SCHEDULE_ANNOTATION
 
 LOCAL = ZoneInfo("Europe/Berlin")

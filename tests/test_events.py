@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
 from scalers.kube.events import MESSAGE_BYTES, EventRecorder, truncate
-from scalers.kube.resources import EVENT
+from scalers.resources import EVENT
 from tests.conftest import hpa
 
 

@@ -16,7 +16,7 @@ from urllib3.exceptions import ProtocolError
 
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube, Stopper
-from scalers.kube.resources import HPA
+from scalers.resources import HPA
 from tests.conftest import hpa, wait_for
 
 V2 = "autoscaling/v2"

@@ -13,9 +13,9 @@ import pytest
 from scalers.clock import ManualClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Fenced, Kube
+from scalers.kube.lease import LeaderElector
 from scalers.kube.patch import write_spec_fields
-from scalers.kube.resources import HPA
-from scalers.leader import LeaderElector
+from scalers.resources import HPA
 from tests.conftest import hpa, wait_for
 from tests.test_leader import LEASE_DURATION, NEXT_RETRY, RENEW_DEADLINE, RETRY, Election
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scalers.kube.client import Kube
-from scalers.kube.resources import EVENT
+from scalers.resources import EVENT
 from scalers.schedule.loop import FIELD_MANAGER
 from tests.conftest import hpa
 

@@ -14,7 +14,7 @@ from scalers.fakeapi import FakeApiServer
 from scalers.kube import informer as informer_module
 from scalers.kube.client import PAGE, Kube
 from scalers.kube.informer import Informer, Object, Watches
-from scalers.kube.resources import DEPLOYMENT, HPA
+from scalers.resources import DEPLOYMENT, HPA
 from tests.conftest import hpa, wait_for
 
 

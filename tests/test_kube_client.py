@@ -21,7 +21,7 @@ from scalers.kube.client import (
     transient,
 )
 from scalers.kube.patch import write_spec_fields
-from scalers.kube.resources import CONFIGMAP, HPA
+from scalers.resources import CONFIGMAP, HPA
 from tests.conftest import hpa, wait_for
 
 PATH = "horizontalpodautoscalers"

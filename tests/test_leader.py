@@ -15,7 +15,7 @@ import pytest
 from scalers.clock import ManualClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
-from scalers.leader import JITTER, LeaderElector, micro_time
+from scalers.kube.lease import JITTER, LeaderElector, micro_time
 from tests.conftest import START, wait_for
 
 LEASE_DURATION, RENEW_DEADLINE, RETRY = 15.0, 10.0, 2.0
@@ -301,7 +301,7 @@ def test_failing_renewals_step_down_before_anyone_else_can_acquire(
 def test_callbacks_in_order_once_per_transition(
     election: Election, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="scalers.leader")
+    caplog.set_level(logging.INFO, logger="scalers.kube.lease")
     [a] = election.join("a")
     [b] = election.join("b")
     election.advance(RETRY)

@@ -27,10 +27,10 @@ from scalers.clock import ManualClock
 from scalers.controller import Controller, Election, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.fakeapi.server import RequestRecord
-from scalers.kube.resources import DEPLOYMENT, HPA
 from scalers.proportional.loop import Config
 from scalers.proportional.params import parse_default_params
 from scalers.proportional.targets import Target
+from scalers.resources import DEPLOYMENT, HPA
 from tests.conftest import START, hpa, wait_for
 from tests.test_proportional_loop import add_nodes, coredns_hpa, workload
 

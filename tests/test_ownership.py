@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scalers.kube import ownership
+from scalers import ownership
 
 SPEC_PATHS = [("spec", "minReplicas"), ("spec", "maxReplicas")]
 

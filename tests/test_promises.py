@@ -17,10 +17,10 @@ from scalers.clock import ManualClock
 from scalers.controller import Controller, Election, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.events import EventRecorder
-from scalers.kube.resources import HPA as HPA_RESOURCE
 from scalers.proportional import loop as proportional_loop
 from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.proportional.targets import Target
+from scalers.resources import HPA as HPA_RESOURCE
 from scalers.schedule import loop as schedule_loop
 from tests.conftest import Switch, client_of, hpa, sync, wait_for
 from tests.test_schedule_loop import BUSINESS_HOURS, HPA, SCHEDULE, at, events_for, patches

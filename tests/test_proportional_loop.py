@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY
 from scalers.clock import ManualClock, SystemClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.events import EventRecorder
-from scalers.kube.resources import DEPLOYMENT, EVENT, HPA, REPLICASET, STATEFULSET
 from scalers.proportional.loop import FIELD_MANAGER, Config, ProportionalLoop
 from scalers.proportional.targets import Target
+from scalers.resources import DEPLOYMENT, EVENT, HPA, REPLICASET, STATEFULSET
 from tests.conftest import client_of, hpa, sync, wait_for
 
 NS = "kube-system"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scalers.kube.client import Kube
-from scalers.kube.resources import EVENT
+from scalers.resources import EVENT
 from scalers.schedule.loop import FIELD_MANAGER, RETRY_AFTER
 from tests.conftest import START, hpa
 

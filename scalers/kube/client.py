@@ -20,12 +20,19 @@ from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
 from scalers import metrics
-from scalers.kube.resources import EVENT, Resource
+from scalers.resources import EVENT, Resource
 
 log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
 PAGE = 100  # objects per LIST page: a page's JSON is decoded whole before it is cut down
+# The official client's generated API class for each apiVersion the resources use.
+APIS: dict[str, Any] = {
+    "v1": client.CoreV1Api,
+    "apps/v1": client.AppsV1Api,
+    "autoscaling/v2": client.AutoscalingV2Api,
+    "coordination.k8s.io/v1": client.CoordinationV1Api,
+}
 MAX_READ_WAIT = 30.0  # a read waits for a Retry-After or backoff up to this long, then retries
 
 
@@ -136,7 +143,7 @@ class Kube:
         self._timeout = request_timeout
         self._write_timeout = request_timeout if write_timeout is None else write_timeout
         self.max_write_wait = max_write_wait
-        self._apis: dict[type, Any] = {}
+        self._apis: dict[str, Any] = {}  # apiVersion -> the client's API object
         self._closed = threading.Event()
         self._sleep = sleep or (lambda seconds, wake: wake.wait(seconds))
         self._limiter = RateLimiter(qps, burst, sleep=lambda s: self._sleep(s, self._closed))
@@ -216,9 +223,10 @@ class Kube:
         raise AssertionError("unreachable")
 
     def _method(self, resource: Resource, verb: str, namespace: str | None) -> Any:
-        api = self._apis.get(resource.api)
+        api = self._apis.get(resource.api_version)
         if api is None:
-            api = self._apis[resource.api] = resource.api(self.api_client)
+            api = APIS[resource.api_version](self.api_client)
+            self._apis[resource.api_version] = api
         if not resource.namespaced:
             return getattr(api, f"{verb}_{resource.snake}")
         if verb == "list" and namespace is None:

@@ -19,14 +19,14 @@ from typing import Any
 
 from kubernetes.client import ApiException
 
-from scalers import metrics
+from scalers import metrics, names
 from scalers.clock import Clock
 from scalers.kube.client import Kube, describe
-from scalers.kube.resources import EVENT
+from scalers.resources import EVENT
 
 log = logging.getLogger(__name__)
 
-COMPONENT = "kube-scalers"
+COMPONENT = names.COMPONENT
 # Like kopf, and as events.k8s.io/v1 caps `note`: a message never carries a whole bad value.
 MESSAGE_BYTES = 1024
 CACHE_SIZE = 4096  # posted Events remembered for aggregation, as client-go's LRU

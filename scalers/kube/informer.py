@@ -20,7 +20,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from scalers import metrics
 from scalers.kube.client import Kube, Stopper
-from scalers.kube.resources import Resource
+from scalers.resources import Resource
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scalers.kube.client import Fence, Kube
-from scalers.kube.resources import Resource
+from scalers.resources import Resource
 
 
 def write_spec_fields(

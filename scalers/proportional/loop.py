@@ -15,18 +15,18 @@ from datetime import datetime
 from kubernetes.client import ApiException
 from urllib3.exceptions import HTTPError
 
-from scalers import metrics
+from scalers import metrics, names
 from scalers.clock import Clock
 from scalers.kube.client import Closed, Fenced, Kube, RetryLater, describe
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
+from scalers.kube.lease import Always, Leadership
 from scalers.kube.patch import write_spec_fields
-from scalers.kube.resources import CONFIGMAP, HPA, NODE
-from scalers.leader import Always, Leadership
 from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
 from scalers.proportional.targets import Sizing, Target, size
 from scalers.report import Outcome, Reporter
+from scalers.resources import CONFIGMAP, HPA, NODE
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ LOOP = "proportional"
 
 @dataclass(frozen=True)
 class Config:
-    targets: tuple[Target, ...] = (Target(HPA, "coredns"),)
-    namespace: str = "kube-system"  # of the ConfigMap and the targets, as CPA's --namespace
-    configmap: str = "dns-autoscaler"
+    targets: tuple[Target, ...] = (Target(HPA, names.COREDNS),)
+    namespace: str = names.NAMESPACE  # of the ConfigMap and the targets, as CPA's --namespace
+    configmap: str = names.PARAMS_CONFIGMAP
     default_params: dict[str, str] | None = None  # ConfigMap data to create when it is missing
     node_labels: str | None = None  # a label selector: only these nodes count
     resync_seconds: float = 10.0

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from scalers.kube.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
+from scalers.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
 
 KINDS = {"hpa": HPA, "deployment": DEPLOYMENT, "statefulset": STATEFULSET, "replicaset": REPLICASET}
 

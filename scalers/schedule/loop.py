@@ -20,16 +20,15 @@ from zoneinfo import ZoneInfo
 from kubernetes.client import ApiException
 from urllib3.exceptions import HTTPError
 
-from scalers import metrics
+from scalers import metrics, ownership
 from scalers.clock import Clock
-from scalers.kube import ownership
 from scalers.kube.client import Closed, Fenced, Kube, RetryLater, describe, transient
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
+from scalers.kube.lease import Always, Leadership
 from scalers.kube.patch import write_spec_fields
-from scalers.kube.resources import DEPLOYMENT, HPA, Resource
-from scalers.leader import Always, Leadership
 from scalers.report import Outcome, Reporter
+from scalers.resources import DEPLOYMENT, HPA, Resource
 from scalers.schedule.agenda import Agenda
 from scalers.schedule.annotation import (
     FIELDS,

@@ -24,9 +24,10 @@ from typing import Any, Protocol
 
 from kubernetes.client import ApiException
 
+from scalers import names
 from scalers.clock import Clock
 from scalers.kube.client import Kube, describe
-from scalers.kube.resources import LEASE
+from scalers.resources import LEASE
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ class LeaderElector:
         kube: Kube,
         clock: Clock,
         identity: str,
-        name: str = "kube-scalers",
-        namespace: str = "kube-system",
+        name: str = names.LEASE,
+        namespace: str = names.NAMESPACE,
         lease_duration: float = 15.0,
         renew_deadline: float = 10.0,
         retry_period: float = 2.0,
