@@ -1,4 +1,4 @@
-"""The controller's memory over a long run. Run: .venv/bin/python bench/churn_bench.py
+"""The controller's memory over a long run. Run: .venv/bin/python -m bench.churn_bench
 [--churn 100000] [--firing 400] [--writes 100000] [--speed 60]
 
 Two things go on at once against the in-process API server (in this process):
@@ -17,18 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
-import sys
 import threading
 import time
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.proportional_bench import MIB, proc_kib
-from bench.schedule_memory_bench import hpa
+from bench.common import GITOPS, MIB, api_client, argocd_hpa, proc_kib, spawn
 
 START = datetime(2026, 11, 2, 8, 0, 30, tzinfo=UTC)
 EVERY_MINUTE = json.dumps(
@@ -42,17 +36,13 @@ EVERY_MINUTE = json.dumps(
 def controller_process(url: str, speed: float, conn: Connection) -> None:
     from zoneinfo import ZoneInfo
 
-    from kubernetes import client
-
     from scalers import metrics
     from scalers.clock import FastClock
     from scalers.controller import Controller, Settings
 
     logging.disable(logging.CRITICAL)  # a log line per write: not what is measured here
-    configuration = client.Configuration()
-    configuration.host = url
     settings = Settings(ZoneInfo("UTC"), proportional=None)
-    controller = Controller(client.ApiClient(configuration), FastClock(START, speed), settings)
+    controller = Controller(api_client(url), FastClock(START, speed), settings)
     stop = threading.Event()
     threading.Thread(target=controller.run, args=(stop,), daemon=True).start()
     loop = controller.schedule
@@ -70,9 +60,8 @@ def churning(server: object, count: int, alive: int, done: threading.Event, made
             # agenda entry are what a leak would keep.
             cron = f"{i % 60} {i // 60 % 24} {i // 1440 % 28 + 1} * *"
             actions = json.dumps([{"schedule": cron, "minReplicas": 3}])
-            obj = hpa(f"preview-{i}", "previews", annotated=False)
-            obj["metadata"]["annotations"]["zalando.org/schedule-actions"] = actions
-            server.create(obj, manager="argocd-controller")  # type: ignore[attr-defined]
+            obj = argocd_hpa(f"preview-{i}", "previews", actions)
+            server.create(obj, manager=GITOPS)  # type: ignore[attr-defined]
             if i >= alive:
                 gone = f"preview-{i - alive}"
                 server.delete("autoscaling/v2", "HorizontalPodAutoscaler", "previews", gone)  # type: ignore[attr-defined]
@@ -99,13 +88,8 @@ def main() -> None:
 
     server = FakeApiServer().start()
     for i in range(args.firing):
-        obj = hpa(f"app-{i}", f"team-{i % 40}", annotated=False)
-        obj["metadata"]["annotations"]["zalando.org/schedule-actions"] = EVERY_MINUTE
-        server.create(obj, manager="argocd-controller")
-    spawn = multiprocessing.get_context("spawn")
-    here, there = spawn.Pipe()
-    child = spawn.Process(target=controller_process, args=(server.url, args.speed, there))
-    child.start()
+        server.create(argocd_hpa(f"app-{i}", f"team-{i % 40}", EVERY_MINUTE), manager=GITOPS)
+    child, here = spawn(controller_process, server.url, args.speed)
     began = time.monotonic()
     first = here.recv()
     while first["writes"] < args.firing:  # the start-up catch-up is done

@@ -1,11 +1,12 @@
-"""Hand-over under load (issue 9, bench (a)). Run: .venv/bin/python bench/handover_bench.py
+"""Hand-over under load (issue 9, bench (a)). Run: .venv/bin/python -m bench.handover_bench
 [--trials 2]
 
-The cluster, the replicas and the Lease poller are operations_bench's: 1,000 annotated HPAs,
-500 nodes, coredns; each replica a spawned child wired as `scalers run` wires it (both loops,
-SystemClock, leader election with lease 15 s / renew 10 s / retry 2 s). Each replica sends its
-own User-Agent ("kube-scalers/<identity>": the field manager the server derives from it is the
-shipped one), and the server here tags every request with it, so each write has its sender.
+The cluster, the replicas and the Lease poller are operations_bench's (bench.common's
+busy_cluster, replica and Holders): 1,000 annotated HPAs, 500 nodes, coredns; each replica a
+spawned child wired as `scalers run` wires it (both loops, SystemClock, leader election with
+lease 15 s / renew 10 s / retry 2 s). Each replica sends its own User-Agent
+("kube-scalers/<identity>": the field manager the server derives from it is the shipped one),
+and the server here tags every request with it, so each write has its sender.
 
 Each trial annotates the 1,000 HPAs with two daily actions: one at the current minute holding
 the values they have (so the catch-up on the edit writes nothing) and one at the next whole
@@ -28,28 +29,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.operations_bench import (
+from bench.common import (
+    GITOPS,
     HPA,
     LEASE_DURATION,
+    SCHEDULE,
     Holders,
-    controller_process,
-    seeded,
+    busy_cluster,
     spread,
+    start_replica,
     wait_until,
 )
 
@@ -59,30 +56,6 @@ if TYPE_CHECKING:
 HPAS = [(f"team-{i % 50}", f"app-{i}") for i in range(1000)]
 RETRY_AFTER = 20  # seconds: well above the ~1 s a write sleeps itself, so the loop reschedules
 WATCH_AFTER = 20.0  # seconds the resumed old leader is watched
-
-
-def replica(url: str, identity: str, conn: Connection) -> None:
-    """operations_bench's child, whose requests carry the replica's identity."""
-    from kubernetes import client
-
-    class Named(client.ApiClient):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.user_agent = f"kube-scalers/{identity}"
-
-    client.ApiClient = Named  # controller_process builds its client through this name
-    controller_process(url, identity, conn)
-
-
-def start(server: FakeApiServer, identity: str) -> BaseProcess:
-    spawn = multiprocessing.get_context("spawn")
-    here, there = spawn.Pipe()
-    child = spawn.Process(target=replica, args=(server.url, identity, there))
-    child.start()
-    if not here.poll(120):
-        raise TimeoutError(f"{identity} did not sync")
-    here.recv()
-    return child
 
 
 class Senders:
@@ -145,11 +118,11 @@ def sleep_until(at: datetime) -> None:
 
 class Bench:
     def __init__(self) -> None:
-        self.server = seeded()
+        self.server = busy_cluster()
         self.senders = Senders(self.server)
         self.holders = Holders(self.server)
         self.n = 0
-        self.held = (2, 100)  # what seeded() gives every app HPA
+        self.held = (2, 100)  # what busy_cluster() gives every app HPA
         self.leader, self.leader_name = self.spawn()
         wait_until(lambda: self.holders.now() == self.leader_name, 60, "the first leader")
         self.standby, self.standby_name = self.spawn()
@@ -158,7 +131,8 @@ class Bench:
     def spawn(self) -> tuple[BaseProcess, str]:
         name = f"scalers-{self.n}"
         self.n += 1
-        return start(self.server, name), name
+        # Its requests carry its identity, so each write has its sender.
+        return start_replica(self.server, name, user_agent=f"kube-scalers/{name}"), name
 
     def annotate(self, fired: tuple[int, int]) -> datetime:
         """The next fire: a whole minute at least 15 s away, for the edit to settle first."""
@@ -166,8 +140,8 @@ class Bench:
         fire = (now + timedelta(seconds=75)).replace(second=0, microsecond=0)
         text = schedule(self.held, fired, now, fire)
         for ns, name in HPAS:
-            patch = {"metadata": {"annotations": {"zalando.org/schedule-actions": text}}}
-            self.server.patch(*HPA, ns, name, patch, "argocd-controller")
+            patch = {"metadata": {"annotations": {SCHEDULE: text}}}
+            self.server.patch(*HPA, ns, name, patch, GITOPS)
         return fire
 
     def trial(self, scenario: str, number: int) -> None:

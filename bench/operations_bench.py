@@ -1,4 +1,4 @@
-"""Operations figures (issue 4). Run: .venv/bin/python bench/operations_bench.py
+"""Operations figures (issue 4). Run: .venv/bin/python -m bench.operations_bench
 [--minutes 10] [--trials 3]
 
 The fake API server runs in this process, seeded as a busy cluster: 1,000 annotated HPAs in 50
@@ -26,158 +26,33 @@ started with "spawn", wired as `scalers run` wires it: both loops, SystemClock, 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import os
 import signal
-import statistics
-import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import (
+    GITOPS,
+    HPA,
+    LEASE_DURATION,
+    NS,
+    SCHEDULE,
+    Holders,
+    busy_cluster,
+    hpa,
+    schedule_actions,
+    spread,
+    start_replica,
+    wait_until,
+)
 
-if TYPE_CHECKING:  # the spawned children import this module: they need none of the server
+if TYPE_CHECKING:
     from scalers.fakeapi import FakeApiServer, RequestRecord
 
-NS = "kube-system"
-LEASE_DURATION = 15.0  # --lease-duration's default; the rest derived from it as cli.py does
-LEASE = ("coordination.k8s.io/v1", "Lease", NS, "kube-scalers")
 LEASE_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/kube-scalers"
 WEB_PATH = "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web"
-HPA = "autoscaling/v2", "HorizontalPodAutoscaler"
 COREDNS_FLOOR = 32  # 500 nodes / nodesPerReplica 16 (2,000 cores / 256 is 8)
-
-
-def actions(min_replicas: int) -> str:
-    return json.dumps([{"schedule": "0 3 1 1 *", "minReplicas": min_replicas}])
-
-
-def hpa(name: str, namespace: str, annotation: str | None, min_replicas: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app": name},
-            "annotations": {"zalando.org/schedule-actions": annotation} if annotation else {},
-        },
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": min_replicas,
-            "maxReplicas": 100,
-        },
-    }
-
-
-def seeded() -> FakeApiServer:
-    from scalers.fakeapi import FakeApiServer
-
-    server = FakeApiServer().start()
-    for i in range(1000):
-        server.create(hpa(f"app-{i}", f"team-{i % 50}", actions(2), 2), "argocd-controller")
-    for i in range(500):
-        server.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": f"node-{i}", "labels": {"kubernetes.io/hostname": f"n{i}"}},
-                "spec": {"unschedulable": False},
-                "status": {
-                    "allocatable": {"cpu": "4", "memory": "16Gi"},
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                },
-            }
-        )
-    params = {"coresPerReplica": 256, "nodesPerReplica": 16, "min": 2}
-    server.create(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "dns-autoscaler", "namespace": NS},
-            "data": {"linear": json.dumps(params)},
-        }
-    )
-    server.create(hpa("coredns", NS, None, 2), "argocd-controller")
-    return server
-
-
-def controller_process(url: str, identity: str, conn: Connection) -> None:
-    """The child: the controller as `scalers run` builds it; SIGTERM stops it as in cli.py."""
-    from zoneinfo import ZoneInfo
-
-    from kubernetes import client
-
-    from scalers.clock import SystemClock
-    from scalers.controller import Controller, Election, Settings
-    from scalers.proportional.loop import Config
-
-    configuration = client.Configuration()
-    configuration.host = url
-    d = LEASE_DURATION
-    election = Election(identity, "kube-scalers", NS, d, renew_deadline=d * 2 / 3, retry_period=d * 2 / 15)  # fmt: skip
-    settings = Settings(
-        ZoneInfo("UTC"), proportional=Config(), election=election, qps=100.0, burst=1000
-    )
-    controller = Controller(client.ApiClient(configuration), SystemClock(), settings)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runner = threading.Thread(target=controller.run, args=(stop,))
-    runner.start()
-    while not all(loop.synced() for loop in controller.runner.loops):
-        time.sleep(0.05)
-    conn.send("synced")
-    while runner.is_alive():  # the main thread stays free to run the SIGTERM handler
-        runner.join(0.1)
-
-
-def start(server: FakeApiServer, identity: str) -> BaseProcess:
-    spawn = multiprocessing.get_context("spawn")  # not fork: the child must not map our memory
-    here, there = spawn.Pipe()
-    child = spawn.Process(target=controller_process, args=(server.url, identity, there))
-    child.start()
-    if not here.poll(120):
-        raise TimeoutError(f"{identity} did not sync")
-    here.recv()
-    return child
-
-
-def wait_until(check: Callable[..., Any], timeout: float, what: str, *args: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check(*args):
-            return found
-        time.sleep(0.005)
-    raise TimeoutError(what)
-
-
-class Holders:
-    """Every change of the Lease's holderIdentity, as (time.time(), holder), read every ms."""
-
-    def __init__(self, server: FakeApiServer) -> None:
-        self.server, self.stop = server, threading.Event()
-        self.changes: list[tuple[float, str | None]] = [(0.0, "?")]
-        threading.Thread(target=self._poll, daemon=True).start()
-
-    def _poll(self) -> None:
-        while not self.stop.wait(0.001):
-            lease = self.server.get(*LEASE)
-            holder = ((lease or {}).get("spec") or {}).get("holderIdentity")
-            if holder != self.changes[-1][1]:
-                self.changes.append((time.time(), holder))
-
-    def now(self) -> str | None:
-        return self.changes[-1][1]
-
-    def first(self, after: float, holder: str | None) -> float | None:
-        return next((t for t, h in self.changes if t > after and h == holder), None)
 
 
 def floor(server: FakeApiServer, namespace: str, name: str) -> int:
@@ -186,18 +61,11 @@ def floor(server: FakeApiServer, namespace: str, name: str) -> int:
     return int(obj["spec"]["minReplicas"])
 
 
-def spread(values: list[float]) -> str:
-    return (
-        f"min {min(values):.3f} s, median {statistics.median(values):.3f} s, "
-        f"max {max(values):.3f} s"
-    )
-
-
 def fail_over(trials: int) -> None:
-    server = seeded()
-    server.create(hpa("web", "shop", actions(3), 2), "argocd-controller")
+    server = busy_cluster()
+    server.create(hpa("web", "shop", schedule_actions(3), 2, 100), GITOPS)
     holders, value = Holders(server), 3
-    leader, name, n = start(server, "scalers-0"), "scalers-0", 1
+    leader, name, n = start_replica(server, "scalers-0"), "scalers-0", 1
     wait_until(lambda: holders.now() == name and floor(server, "shop", "web") == 3, 60, "leader")
     print(f"(1) fail-over: {name} leads; web's minReplicas {value} written by it")
     for sig, label in ((signal.SIGKILL, "SIGKILL"), (signal.SIGTERM, "SIGTERM")):
@@ -205,7 +73,7 @@ def fail_over(trials: int) -> None:
         to_write: list[float] = []
         for trial in range(1, trials + 1):
             standby_name = f"scalers-{n}"
-            standby, n = start(server, standby_name), n + 1
+            standby, n = start_replica(server, standby_name), n + 1
             time.sleep(LEASE_DURATION * 2 / 15 * 1.2 + 0.5)  # it has read the Lease: one retry
             value = 7 - value  # 3 <-> 4
             t0 = time.time()
@@ -216,8 +84,8 @@ def fail_over(trials: int) -> None:
                 wait_until(lambda t: holders.changes[-1][0] > t, 10, "the release", t0)
             server.patch(
                 *HPA, "shop", "web",
-                {"metadata": {"annotations": {"zalando.org/schedule-actions": actions(value)}}},
-                "argocd-controller",
+                {"metadata": {"annotations": {SCHEDULE: schedule_actions(value)}}},
+                GITOPS,
             )  # fmt: skip
             edited = time.time() - t0
             wait_until(lambda v: floor(server, "shop", "web") == v, 60, "the new leader", value)
@@ -247,9 +115,9 @@ def fail_over(trials: int) -> None:
 
 
 def idle(minutes: float) -> None:
-    server = seeded()
+    server = busy_cluster()
     holders = Holders(server)
-    child = start(server, "scalers-idle")
+    child = start_replica(server, "scalers-idle")
     wait_until(lambda: holders.now() == "scalers-idle", 30, "the Lease")
     wait_until(lambda: floor(server, NS, "coredns") == COREDNS_FLOOR, 30, "coredns' floor")
     time.sleep(10)  # the start-up Event is posted; the loops have gone round

@@ -1,4 +1,4 @@
-"""Proportional loop figures (issue 3). Run: .venv/bin/python bench/proportional_bench.py
+"""Proportional loop figures (issue 3). Run: .venv/bin/python -m bench.proportional_bench
 [--minutes 10] [--nodes 5000] [--trials 10] [--small-nodes]
 
 The fake API server runs in this process, seeded with --nodes Ready nodes of 4 CPU (each the
@@ -20,20 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import statistics
-import sys
 import threading
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import (
+    GITOPS,
+    MIB,
+    NS,
+    api_client,
+    cpu_seconds,
+    dns_configmap,
+    hpa,
+    node,
+    proc_kib,
+    spawn,
+    wait_until,
+)
 
-NS = "kube-system"
 PARAMS = {
     "coresPerReplica": 256,
     "nodesPerReplica": 16,
@@ -41,104 +48,18 @@ PARAMS = {
     "preventSinglePointFailure": True,
 }
 HPA_PATH = f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/coredns"
-MIB = 1024.0  # KiB per MiB: /proc counts KiB
-
-
-SMALL = False  # --small-nodes: 0.8 KB Nodes instead of the ~13 KB of a real cluster's
-
-
-def node(name: str, cpu: str = "4") -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-        "spec": {"unschedulable": False},
-        "status": {
-            "allocatable": {"cpu": cpu, "memory": "16Gi"},
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
-    if SMALL:
-        return obj
-    # What a kubelet reports on a real node: labels, conditions, addresses, 50 cached images.
-    obj["metadata"]["labels"] |= {f"topology.example.com/label-{i}": f"v-{i}" for i in range(15)}
-    obj["metadata"]["annotations"] = {f"node.example.com/note-{i}": "x" * 60 for i in range(8)}
-    obj["spec"] |= {"podCIDR": "10.1.2.0/24", "providerID": f"aws:///eu-central-1a/i-{name}"}
-    obj["status"]["conditions"] = [
-        {"type": t, "status": "True" if t == "Ready" else "False", "reason": f"Kubelet{t}",
-         "message": f"kubelet reports {t} " + "m" * 40,
-         "lastHeartbeatTime": "2026-11-23T00:00:00Z", "lastTransitionTime": "2026-11-23T00:00:00Z"}
-        for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "NetworkUnavailable")
-    ]  # fmt: skip
-    obj["status"]["addresses"] = [{"type": "InternalIP", "address": "10.0.0.1"}]
-    obj["status"]["images"] = [
-        {"names": [f"registry.example.com/team/image-{i}@sha256:{name}{i:060d}",
-                   f"registry.example.com/team/image-{i}:v1.{i}.0"], "sizeBytes": 123456789 + i}
-        for i in range(50)
-    ]  # fmt: skip
-    return obj
-
-
-def configmap() -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "dns-autoscaler", "namespace": NS},
-        "data": {"linear": json.dumps(PARAMS)},
-    }
-
-
-def coredns_hpa() -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "coredns", "namespace": NS, "labels": {"app": "coredns"}},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-            "minReplicas": 2,
-            "maxReplicas": 1000,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": 70},
-                    },
-                }
-            ],
-        },
-    }
-
-
-def proc_kib(field: str, pid: str = "self") -> float:
-    """A /proc/PID/status memory field (VmRSS, VmHWM) in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return float(line.split()[1])
-    raise KeyError(field)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc/PID/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def controller_process(url: str, conn: Connection) -> None:
     """The child: the controller as `scalers run` wires it, with only the proportional loop."""
     from zoneinfo import ZoneInfo
 
-    from kubernetes import client
-
     from scalers.clock import SystemClock
     from scalers.controller import Controller, Settings
     from scalers.proportional.loop import Config
 
-    configuration = client.Configuration()
-    configuration.host = url
     settings = Settings(ZoneInfo("UTC"), schedule=False, proportional=Config())
-    controller = Controller(client.ApiClient(configuration), SystemClock(), settings)
+    controller = Controller(api_client(url), SystemClock(), settings)
     stop = threading.Event()
     conn.send({"rss": proc_kib("VmRSS"), "started": time.time()})
     runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
@@ -163,18 +84,9 @@ def controller_process(url: str, conn: Connection) -> None:
 def wanted(nodes: int) -> int:
     from scalers.proportional.params import ClusterStatus, parse_params
 
-    return parse_params(configmap()["data"]).replicas(
+    return parse_params(dns_configmap(PARAMS)["data"]).replicas(
         ClusterStatus(nodes, nodes, 4 * nodes, 4 * nodes)
     )
-
-
-def wait_until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.005)
-    raise TimeoutError(what)
 
 
 def main() -> None:
@@ -184,17 +96,19 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--small-nodes", action="store_true", help="0.8 KB Nodes, not ~13 KB")
     args = parser.parse_args()
-    global SMALL
-    SMALL = args.small_nodes
-    print(f"node JSON: {len(json.dumps(node('node-0'))) / 1024:.1f} KiB each")
+
+    def new_node(name: str) -> dict[str, Any]:
+        return node(name, real_size=not args.small_nodes)
+
+    print(f"node JSON: {len(json.dumps(new_node('node-0'))) / 1024:.1f} KiB each")
 
     from scalers.fakeapi import FakeApiServer, RequestRecord
 
     server = FakeApiServer().start()
     for i in range(args.nodes):
-        server.create(node(f"node-{i}"))
-    server.create(configmap())
-    server.create(coredns_hpa(), manager="argocd-controller")
+        server.create(new_node(f"node-{i}"))
+    server.create(dns_configmap(PARAMS))
+    server.create(hpa("coredns", NS, None, 2, 1000), manager=GITOPS)
 
     def floor() -> int:
         hpa = server.get("autoscaling/v2", "HorizontalPodAutoscaler", NS, "coredns")
@@ -208,10 +122,7 @@ def main() -> None:
             if r.method == "PATCH" and r.path == HPA_PATH and r.at > after
         ]
 
-    spawn = multiprocessing.get_context("spawn")  # not fork: the child must not map our memory
-    here, there = spawn.Pipe()
-    child = spawn.Process(target=controller_process, args=(server.url, there), daemon=True)
-    child.start()
+    child, here = spawn(controller_process, server.url, daemon=True)
     before = here.recv()
     started, nodes = before["started"], args.nodes
     print(f"nodes: {nodes}, linear params {json.dumps(PARAMS)} -> {wanted(nodes)} replicas")
@@ -234,11 +145,11 @@ def main() -> None:
     for _ in range(args.trials):
         filler = 0
         while wanted(nodes + 1) == wanted(nodes):  # nodes that leave the count as it is
-            server.create(node(f"node-{nodes}"))
+            server.create(new_node(f"node-{nodes}"))
             nodes, filler = nodes + 1, filler + 1
         if filler:
             time.sleep(3)  # the loop wakes, debounces 1 s, evaluates, writes nothing
-        server.create(node(f"node-{nodes}"))
+        server.create(new_node(f"node-{nodes}"))
         created, nodes = time.time(), nodes + 1
         answered = wait_until(lambda c=created: patches(c), 30, "the PATCH")[0].at
         latencies.append(answered - created)

@@ -1,4 +1,4 @@
-"""Schedule loop figures (issue 2). Run: .venv/bin/python bench/schedule_bench.py
+"""Schedule loop figures (issue 2). Run: .venv/bin/python -m bench.schedule_bench
 
 (a) Time to compute the due actions of 10,000 annotated HPAs at one tick: the loop's agenda and
     pure core without I/O (pop the due objects, their fired fields in (last, now], their next
@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import statistics
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from bench.common import GITOPS, api_client, hpa
 from scalers.clock import FastClock
 from scalers.schedule import cron
 from scalers.schedule.agenda import Agenda
@@ -102,23 +99,7 @@ def serve(ready: multiprocessing.Queue, stop: multiprocessing.Event, count: int)
             ]
         )
         for i in range(count):
-            server.create(
-                {
-                    "apiVersion": "autoscaling/v2",
-                    "kind": "HorizontalPodAutoscaler",
-                    "metadata": {
-                        "name": f"app-{i}",
-                        "namespace": f"team-{i % 50}",
-                        "annotations": {"zalando.org/schedule-actions": actions},
-                    },
-                    "spec": {
-                        "scaleTargetRef": {"kind": "Deployment", "name": f"app-{i}"},
-                        "minReplicas": 2,
-                        "maxReplicas": 20,
-                    },
-                },
-                manager="argocd-controller",
-            )
+            server.create(hpa(f"app-{i}", f"team-{i % 50}", actions, 2, 20), manager=GITOPS)
         ready.put(server.url)
         stop.wait()
         ready.put([r.at for r in server.requests if r.method == "PATCH" and r.status == 200])
@@ -127,23 +108,19 @@ def serve(ready: multiprocessing.Queue, stop: multiprocessing.Event, count: int)
 def fire_delays(count: int) -> list[float]:
     """Seconds from the cron instant to each write's answer at the API server (wall clock of
     the same machine on both sides)."""
-    from kubernetes import client
-
     from scalers.controller import Controller, Settings
 
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     stop_server = multiprocessing.Event()
     process = multiprocessing.Process(target=serve, args=(ready, stop_server, count), daemon=True)
     process.start()
-    configuration = client.Configuration()
-    configuration.host = ready.get(timeout=120)
-    configuration.connection_pool_maxsize = 32
+    api = api_client(ready.get(timeout=120), pool_maxsize=32)
 
     instant = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     lead = 3.0  # start-up (list, watch, catch-up) happens before the instant
     clock = FastClock(instant - timedelta(seconds=lead), speed=1.0)
     instant_wall = time.time() + lead
-    controller = Controller(client.ApiClient(configuration), clock, Settings(ZoneInfo("UTC")))
+    controller = Controller(api, clock, Settings(ZoneInfo("UTC")))
     stop = threading.Event()
     runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
     runner.start()

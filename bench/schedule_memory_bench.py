@@ -1,4 +1,4 @@
-"""The schedule loop's memory in a busy cluster. Run: .venv/bin/python bench/schedule_memory_bench.py
+"""The schedule loop's memory in a busy cluster. Run: .venv/bin/python -m bench.schedule_memory_bench
 [--deployments 5000] [--hpas 2000] [--annotated 0.2]
 
 The schedule loop watches every HPA and every Deployment of the cluster, since any of them may
@@ -16,17 +16,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
-import sys
 import threading
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.proportional_bench import MIB, proc_kib, wait_until
+from bench.common import (
+    GITOPS,
+    MIB,
+    api_client,
+    argocd_hpa,
+    argocd_metadata,
+    proc_kib,
+    spawn,
+    wait_until,
+)
 
 BERLIN = {"tz": "Europe/Berlin"}
 ACTIONS = {
@@ -43,25 +47,6 @@ ACTIONS = {
         ]
     ),
 }
-
-
-def metadata(
-    kind: str, name: str, namespace: str, spec: dict[str, Any], annotated: bool
-) -> dict[str, Any]:
-    annotations = {
-        "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"spec": spec}),
-        "argocd.argoproj.io/tracking-id": f"{namespace}:{kind}:{namespace}/{name}",
-    }
-    if annotated:
-        annotations["zalando.org/schedule-actions"] = ACTIONS[kind]
-    labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": f"{namespace}-{name}",
-        "app.kubernetes.io/part-of": namespace,
-        "app.kubernetes.io/managed-by": "argocd",
-        "team": namespace,
-    }
-    return {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations}
 
 
 def container(name: str, image: str) -> dict[str, Any]:
@@ -97,51 +82,34 @@ def deployment(name: str, namespace: str, annotated: bool) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata("Deployment", name, namespace, spec, annotated),
+        "metadata": argocd_metadata(
+            "Deployment", name, namespace, spec, ACTIONS["Deployment"] if annotated else None
+        ),
         "spec": spec,
     }
 
 
 def hpa(name: str, namespace: str, annotated: bool) -> dict[str, Any]:
-    utilization = {"type": "Utilization", "averageUtilization": 70}
-    spec = {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-        "minReplicas": 2,
-        "maxReplicas": 20,
-        "metrics": [
-            {"type": "Resource", "resource": {"name": resource, "target": utilization}}
-            for resource in ("cpu", "memory")
-        ],
-        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-    }
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": metadata("HorizontalPodAutoscaler", name, namespace, spec, annotated),
-        "spec": spec,
-    }
+    return argocd_hpa(name, namespace, ACTIONS["HorizontalPodAutoscaler"] if annotated else None)
 
 
 def controller_process(url: str, conn: Connection) -> None:
     from zoneinfo import ZoneInfo
 
-    from kubernetes import client
-
     from scalers.clock import SystemClock
     from scalers.controller import Controller, Settings
 
     logging.disable(logging.CRITICAL)  # a log line per catch-up write: not what is measured here
-    configuration = client.Configuration()
-    configuration.host = url
     settings = Settings(ZoneInfo("UTC"), proportional=None)
-    controller = Controller(client.ApiClient(configuration), SystemClock(), settings)
+    controller = Controller(api_client(url), SystemClock(), settings)
     conn.send({"rss": proc_kib("VmRSS")})
     stop = threading.Event()
     runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
     runner.start()
     loop = controller.schedule
     assert loop is not None
-    wait_until(lambda: loop.synced() and loop.last_tick is not None, 600, "the first pass")
+    beats = controller.runner.heartbeats
+    wait_until(lambda: loop.synced() and "schedule" in beats, 600, "the first pass")
     conn.send({"rss": proc_kib("VmRSS"), "peak": proc_kib("VmHWM")})
     conn.recv()
     stop.set()
@@ -166,7 +134,7 @@ def main() -> None:
     ):
         for i in range(count):
             obj = make(f"app-{i}", f"team-{i % 40}", bool(every) and i % every == 0)
-            server.create(obj, manager="argocd-controller")
+            server.create(obj, manager=GITOPS)
         if count:
             stored = server.get(obj["apiVersion"], obj["kind"], obj["metadata"]["namespace"],
                                 obj["metadata"]["name"])  # fmt: skip
@@ -177,11 +145,8 @@ def main() -> None:
         f"one in {every or 'none'} annotated"
     )
 
-    spawn = multiprocessing.get_context("spawn")
-    here, there = spawn.Pipe()
-    child = spawn.Process(target=controller_process, args=(server.url, there), daemon=True)
     began = time.monotonic()
-    child.start()
+    child, here = spawn(controller_process, server.url, daemon=True)
     print(f"controller RSS after imports: {here.recv()['rss'] / MIB:.1f} MiB")
     synced = here.recv()
     print(f"caches synced and catch-up done in {time.monotonic() - began:.1f} s")

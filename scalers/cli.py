@@ -12,20 +12,20 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from scalers import log as logs
+from scalers import names
 from scalers.proportional.params import ParamsError, parse_default_params
 from scalers.schedule.annotation import quoted, zone_named
 
 if TYPE_CHECKING:
     from scalers.controller import Settings
     from scalers.manifests import Manifest
-    from scalers.proportional.params import ClusterStatus
     from scalers.proportional.targets import Target
 
 log = logging.getLogger("scalers")
@@ -34,6 +34,7 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
 _BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 _INT32 = 2**31 - 1  # what a Kubernetes integer field holds; far below threading.TIMEOUT_MAX
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_DISTRIBUTION = "kube-scalers"  # the package, for its version
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,48 +55,32 @@ class _Parser(argparse.ArgumentParser):
 
 
 @dataclass(frozen=True)
+class _Later:
+    """A default known only when the command runs, and the words its help gives it."""
+
+    shown: str
+    compute: Callable[[], str]
+
+
+@dataclass(frozen=True)
 class _Fallback:
     """A flag's default: its environment variable, else `text`. Converted after parsing, so
     that a bad value is blamed on the variable, and only by a command that has the flag."""
 
     variable: str
-    text: str | None
+    text: str | _Later | None
     convert: Callable[[str], Any]
 
     def value(self, parser: argparse.ArgumentParser) -> Any:
         text = os.environ.get(self.variable, self.text)
+        if isinstance(text, _Later):
+            text = text.compute()
         if text is None:
             return None
         try:
             return self.convert(text)
         except argparse.ArgumentTypeError as error:
             parser.error(f"{self.variable}: {error}")
-
-
-def _option(
-    group: argparse._ActionsContainer,
-    flag: str,
-    name: str,
-    default: str | None = None,
-    convert: Callable[[str], Any] = str,
-    **kwargs: Any,
-) -> None:
-    """`flag`, else the environment variable SCALERS_`name`, else `default`; one conversion."""
-    fallback = _Fallback(f"SCALERS_{name}", default, convert)
-    group.add_argument(flag, type=convert, default=fallback, **kwargs)
-
-
-def _switch(
-    group: argparse._ActionsContainer,
-    flag: str,
-    name: str,
-    default: str,
-    help: str,
-    action: type[argparse.Action] | str = argparse.BooleanOptionalAction,
-) -> None:
-    """A yes-or-no flag, else SCALERS_`name` read by `boolean`, else `default`."""
-    fallback = _Fallback(f"SCALERS_{name}", default, boolean)
-    group.add_argument(flag, action=action, default=fallback, help=help)
 
 
 def boolean(text: str) -> bool:
@@ -169,22 +154,6 @@ def _speed(text: str) -> float:
     return value
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    _offline(parser)
-    _switch(
-        parser, "--dry-run", "DRY_RUN", "false", action="store_true",
-        help="decide and log everything, write nothing (no Events either) [SCALERS_DRY_RUN]",
-    )  # fmt: skip
-    _switch(
-        parser, "--schedule-loop", "SCHEDULE_LOOP", "true",
-        help="run the schedule loop [SCALERS_SCHEDULE_LOOP, on]",
-    )  # fmt: skip
-    _option(
-        parser, "--log-level", "LOG_LEVEL", "INFO", _log_level, metavar="LEVEL",
-        help=f"{', '.join(_LOG_LEVELS)} [SCALERS_LOG_LEVEL, INFO]",
-    )  # fmt: skip
-
-
 def _targets(text: str) -> tuple[Target, ...]:
     # Imported here: it loads the kubernetes client, which `validate` and `plan FILE` never need.
     from scalers.proportional.targets import parse_targets
@@ -245,82 +214,6 @@ def _node_labels(text: str) -> str:
     return text
 
 
-def _proportional(parser: argparse.ArgumentParser) -> None:
-    """The proportional loop's flags: CPA's names and meaning, so its Deployment args carry over."""
-    group = parser.add_argument_group("proportional loop (cluster-proportional-autoscaler flags)")
-    _switch(
-        group, "--proportional-loop", "PROPORTIONAL_LOOP", "true",
-        help="run the proportional loop [SCALERS_PROPORTIONAL_LOOP, on]",
-    )  # fmt: skip
-    _option(
-        group, "--target", "TARGET", "hpa/coredns", _targets,
-        help="what to size, comma-separated: hpa/NAME (its minReplicas), deployment/NAME, "
-        "statefulset/NAME, replicaset/NAME (replicas) [SCALERS_TARGET, hpa/coredns]",
-    )  # fmt: skip
-    _option(
-        group, "--namespace", "NAMESPACE", "kube-system", _namespace,
-        help="namespace of the targets and the ConfigMap [SCALERS_NAMESPACE, kube-system]",
-    )  # fmt: skip
-    _option(
-        group, "--configmap", "CONFIGMAP", "dns-autoscaler", _object_name,
-        help="ConfigMap of the parameters [SCALERS_CONFIGMAP, dns-autoscaler]",
-    )  # fmt: skip
-    _option(
-        group, "--default-params", "DEFAULT_PARAMS", None, _default_params,
-        help="parameters to create the ConfigMap with when it is missing, e.g. "
-        '\'{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"min":2}}\' '
-        "[SCALERS_DEFAULT_PARAMS]",
-    )  # fmt: skip
-    _option(
-        group, "--nodelabels", "NODELABELS", None, _node_labels,
-        help="count only nodes with these labels: key=value[,key=value...] [SCALERS_NODELABELS]",
-    )  # fmt: skip
-    _option(
-        group, "--poll-period-seconds", "POLL_PERIOD_SECONDS", "10", _seconds,
-        help="resync period; changes are seen at once through watches "
-        "[SCALERS_POLL_PERIOD_SECONDS, 10]",
-    )  # fmt: skip
-
-
-def _operations(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("operations")
-    _switch(
-        group, "--leader-elect", "LEADER_ELECT", "true",
-        help="only the holder of a Lease writes; --no-leader-elect for a single replica "
-        "[SCALERS_LEADER_ELECT, on]",
-    )  # fmt: skip
-    _option(
-        group, "--lease-name", "LEASE_NAME", "kube-scalers", _object_name,
-        help="[SCALERS_LEASE_NAME, kube-scalers]",
-    )  # fmt: skip
-    _option(
-        group, "--lease-namespace", "LEASE_NAMESPACE", "kube-system", _namespace,
-        help="[SCALERS_LEASE_NAMESPACE, kube-system]",
-    )  # fmt: skip
-    _option(
-        group, "--lease-duration", "LEASE_DURATION", "15", _seconds,
-        help="seconds a standby waits for a silent leader; renewals are due within 2/3 of it "
-        "[SCALERS_LEASE_DURATION, 15]",
-    )  # fmt: skip
-    _option(
-        group, "--identity", "IDENTITY", os.environ.get("POD_NAME") or socket.gethostname(),
-        _identity,
-        help="this replica's name in the Lease [SCALERS_IDENTITY, else POD_NAME, else the hostname]",
-    )  # fmt: skip
-    _option(
-        group, "--health-port", "HEALTH_PORT", "8080", _port,
-        help="port of /healthz, /readyz and /metrics, 0 for any free one [SCALERS_HEALTH_PORT, 8080]",
-    )  # fmt: skip
-    _option(
-        group, "--qps", "QPS", "100", _qps,
-        help="client-side limit on API requests per second, 0 for none [SCALERS_QPS, 100]",
-    )  # fmt: skip
-    _option(
-        group, "--burst", "BURST", "1000", _burst,
-        help="requests allowed at once above --qps [SCALERS_BURST, 1000]",
-    )  # fmt: skip
-
-
 # The instants `plan` can look a year and more around without leaving what datetime holds.
 _EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -339,55 +232,152 @@ def _instant(text: str) -> datetime:
     return instant
 
 
-def _offline(parser: argparse.ArgumentParser) -> None:
-    _option(
-        parser, "--timezone", "TIMEZONE", "UTC", _zone,
-        help="zone of schedules with neither a tz key nor a zone annotation [SCALERS_TIMEZONE, UTC]",
-    )  # fmt: skip
+@dataclass(frozen=True)
+class _Flag:
+    """A flag: `variable` (when it has one) stands in for it, else `default`, both read by
+    `parse`; `boolean` makes it a switch. The help ends with the variable and the default."""
+
+    names: tuple[str, ...]
+    variable: str | None
+    default: Any
+    parse: Callable[[str], Any] | None
+    help: str | None
+    extras: Mapping[str, Any] = field(default_factory=dict)  # argparse's metavar, choices, action
+
+    def add_to(self, group: argparse._ActionsContainer) -> None:
+        options = dict(self.extras)
+        if self.parse is boolean:
+            options.setdefault("action", argparse.BooleanOptionalAction)
+        elif self.parse is not None:
+            options["type"] = self.parse
+        default = self.default
+        if self.variable is not None:
+            default = _Fallback(self.variable, self.default, self.parse or str)
+        group.add_argument(*self.names, default=default, help=self._help(), **options)
+
+    def _help(self) -> str | None:
+        if self.variable is None:
+            return self.help
+        shown = self.default.shown if isinstance(self.default, _Later) else self.default
+        if self.parse is boolean:
+            shown = "on" if self.default == "true" else None
+        bracket = ", ".join(filter(None, (self.variable, shown)))
+        return f"{self.help} [{bracket}]" if self.help else f"[{bracket}]"
 
 
-def _plan_flags(plan: argparse.ArgumentParser) -> None:
-    plan.add_argument(
-        "files", nargs="*", metavar="FILE|DIR", help="manifests; none: the live cluster"
+def _pod_or_host() -> str:
+    return os.environ.get("POD_NAME") or socket.gethostname()
+
+
+# Every flag, once: names, environment variable, default, parser, help (and argparse's extras).
+_FLAGS = {
+    flag.names[-1]: flag
+    for flag in (
+        _Flag(("--timezone",), "SCALERS_TIMEZONE", "UTC", _zone,
+              "zone of schedules with neither a tz key nor a zone annotation"),
+        _Flag(("--dry-run",), "SCALERS_DRY_RUN", "false", boolean,
+              "decide and log everything, write nothing (no Events either)",
+              {"action": "store_true"}),
+        _Flag(("--schedule-loop",), "SCALERS_SCHEDULE_LOOP", "true", boolean,
+              "run the schedule loop"),
+        _Flag(("--log-level",), "SCALERS_LOG_LEVEL", "INFO", _log_level, ", ".join(_LOG_LEVELS),
+              {"metavar": "LEVEL"}),
+        _Flag(("--kubeconfig",), "KUBECONFIG", None, str,
+              "kubeconfig file; default in-cluster config, else ~/.kube/config"),
+        _Flag(("--context",), "SCALERS_CONTEXT", None, str, "kubeconfig context"),
+        _Flag(("--proportional-loop",), "SCALERS_PROPORTIONAL_LOOP", "true", boolean,
+              "run the proportional loop"),
+        _Flag(("--target",), "SCALERS_TARGET", f"hpa/{names.COREDNS}", _targets,
+              "what to size, comma-separated: hpa/NAME (its minReplicas), deployment/NAME, "
+              "statefulset/NAME, replicaset/NAME (replicas)"),
+        _Flag(("--namespace",), "SCALERS_NAMESPACE", names.NAMESPACE, _namespace,
+              "namespace of the targets and the ConfigMap"),
+        _Flag(("--configmap",), "SCALERS_CONFIGMAP", names.PARAMS_CONFIGMAP, _object_name,
+              "ConfigMap of the parameters"),
+        _Flag(("--default-params",), "SCALERS_DEFAULT_PARAMS", None, _default_params,
+              "parameters to create the ConfigMap with when it is missing, e.g. "
+              '\'{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"min":2}}\''),
+        _Flag(("--nodelabels",), "SCALERS_NODELABELS", None, _node_labels,
+              "count only nodes with these labels: key=value[,key=value...]"),
+        _Flag(("--poll-period-seconds",), "SCALERS_POLL_PERIOD_SECONDS", "10", _seconds,
+              "resync period; changes are seen at once through watches"),
+        _Flag(("--leader-elect",), "SCALERS_LEADER_ELECT", "true", boolean,
+              "only the holder of a Lease writes; --no-leader-elect for a single replica"),
+        _Flag(("--lease-name",), "SCALERS_LEASE_NAME", names.LEASE, _object_name, None),
+        _Flag(("--lease-namespace",), "SCALERS_LEASE_NAMESPACE", names.NAMESPACE, _namespace,
+              None),
+        _Flag(("--lease-duration",), "SCALERS_LEASE_DURATION", "15", _seconds,
+              "seconds a standby waits for a silent leader; renewals are due within 2/3 of it"),
+        _Flag(("--identity",), "SCALERS_IDENTITY",
+              _Later("else POD_NAME, else the hostname", _pod_or_host), _identity,
+              "this replica's name in the Lease"),
+        _Flag(("--health-port",), "SCALERS_HEALTH_PORT", "8080", _port,
+              "port of /healthz, /readyz and /metrics, 0 for any free one"),
+        _Flag(("--qps",), "SCALERS_QPS", "100", _qps,
+              "client-side limit on API requests per second, 0 for none"),
+        _Flag(("--burst",), "SCALERS_BURST", "1000", _burst, "requests allowed at once above --qps"),
+        _Flag(("--examples",), None, None, None, "directory of manifests to seed (examples/)"),
+        _Flag(("--speed",), None, 3600.0, _speed, "virtual seconds per real second"),
+        _Flag(("--hold",), None, False, None, "keep the API server up afterwards, for kubectl",
+              {"action": "store_true"}),
+        _Flag(("-v", "--verbose"), None, False, None, "show the JSON log lines",
+              {"action": "store_true"}),
+        _Flag(("--at",), None, None, _instant,
+              "the instant to plan for, ISO 8601 with offset; default now", {"metavar": "TIME"}),
+        _Flag(("-o", "--output"), None, "table", None, None, {"choices": ["table", "json"]}),
+        _Flag(("--params",), None, None, _params,
+              "parameters in --default-params form instead of the ConfigMap; without FILEs, "
+              "plan these alone", {"metavar": "JSON"}),
+        _Flag(("--nodes",), None, None, _count, "nodes to size for (with --cores)",
+              {"metavar": "N"}),
+        _Flag(("--cores",), None, None, _count, "cores to size for (with --nodes)",
+              {"metavar": "N"}),
     )
-    plan.add_argument(
-        "--at",
-        type=_instant,
-        metavar="TIME",
-        help="the instant to plan for, ISO 8601 with offset; default now",
-    )
-    plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
-    _offline(plan)
-    plan.add_argument(
-        "--kubeconfig", default=os.environ.get("KUBECONFIG"), help="without FILEs [KUBECONFIG]"
-    )
-    _option(plan, "--context", "CONTEXT", help="without FILEs [SCALERS_CONTEXT]")
-    group = plan.add_argument_group("proportional parameters")
-    group.add_argument(
+}  # fmt: skip
+
+
+def _as(name: str, **changes: Any) -> _Flag:
+    """The flag `name` as a command reads it otherwise: its own help, or another parser."""
+    return replace(_FLAGS[name], **changes)
+
+
+# What each command takes, in the order of its help: groups of flags, under a title or none.
+_Groups = tuple[tuple[str | None, tuple[str | _Flag, ...]], ...]
+_COMMON = ("--timezone", "--dry-run", "--schedule-loop", "--log-level")
+_PROPORTIONAL = (
+    "proportional loop (cluster-proportional-autoscaler flags)",
+    ("--proportional-loop", "--target", "--namespace", "--configmap", "--default-params",
+     "--nodelabels", "--poll-period-seconds"),
+)  # fmt: skip
+_OPERATIONS = (
+    "operations",
+    ("--leader-elect", "--lease-name", "--lease-namespace", "--lease-duration", "--identity",
+     "--health-port", "--qps", "--burst"),
+)  # fmt: skip
+_RUN: _Groups = ((None, (*_COMMON, "--kubeconfig", "--context")), _PROPORTIONAL, _OPERATIONS)
+_DEMO: _Groups = ((None, (*_COMMON, "--examples", "--speed", "--hold", "--verbose")),)
+_PLAN: _Groups = (
+    (None, ("--at", "--output", "--timezone",
+            _as("--kubeconfig", help="without FILEs"), _as("--context", help="without FILEs"))),
+    ("proportional parameters", (
         "--params",
-        type=_params,
-        metavar="JSON",
-        help="parameters in --default-params form instead of the ConfigMap; without FILEs, "
-        "plan these alone",
-    )
-    # Not checked as names: that would load the kubernetes client for `plan FILE`, and a name
-    # that no object can have matches none.
-    _option(
-        group, "--namespace", "NAMESPACE", "kube-system",
-        help="the ConfigMap's namespace [SCALERS_NAMESPACE, kube-system]",
-    )  # fmt: skip
-    _option(
-        group, "--configmap", "CONFIGMAP", "dns-autoscaler",
-        help="the ConfigMap [SCALERS_CONFIGMAP, dns-autoscaler]",
-    )  # fmt: skip
-    group.add_argument("--nodes", type=_count, metavar="N", help="nodes to size for (with --cores)")
-    group.add_argument("--cores", type=_count, metavar="N", help="cores to size for (with --nodes)")
-    group.add_argument(
-        "--nodelabels",
-        type=_node_labels,
-        metavar="K=V,...",
-        help="live cluster: count only the nodes with these labels",
-    )
+        # Not checked as names: that would load the kubernetes client for `plan FILE`, and a
+        # name that no object can have matches none.
+        _as("--namespace", parse=str, help="the ConfigMap's namespace"),
+        _as("--configmap", parse=str, help="the ConfigMap"),
+        "--nodes", "--cores",
+        _as("--nodelabels", variable=None, help="live cluster: count only the nodes with these "
+            "labels", extras={"metavar": "K=V,..."}),
+    )),
+)  # fmt: skip
+_VALIDATE: _Groups = ((None, ("--timezone",)),)
+
+
+def _take(command: argparse.ArgumentParser, groups: _Groups) -> None:
+    for title, flags in groups:
+        group = command if title is None else command.add_argument_group(title)
+        for flag in flags:
+            (_FLAGS[flag] if isinstance(flag, str) else flag).add_to(group)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -395,42 +385,26 @@ def parser() -> argparse.ArgumentParser:
         prog="scalers",
         description="Schedule and cluster-proportional autoscaling for Kubernetes HPAs.",
     )
-    root.add_argument("--version", action="version", version=f"%(prog)s {version('kube-scalers')}")
+    root.add_argument("--version", action="version", version=f"%(prog)s {version(_DISTRIBUTION)}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     run = commands.add_parser("run", help="run the controller against a cluster")
-    _common(run)
-    run.add_argument(
-        "--kubeconfig",
-        default=os.environ.get("KUBECONFIG"),
-        help="kubeconfig file; default in-cluster config, else ~/.kube/config [KUBECONFIG]",
-    )
-    _option(run, "--context", "CONTEXT", help="kubeconfig context [SCALERS_CONTEXT]")
-    _proportional(run)
-    _operations(run)
-
+    _take(run, _RUN)
     demo = commands.add_parser(
         "demo", help="run the real controller against an in-process API server on a fast clock"
     )
-    _common(demo)
-    demo.add_argument("--examples", default=None, help="directory of manifests to seed (examples/)")
-    demo.add_argument(
-        "--speed", type=_speed, default=3600.0, help="virtual seconds per real second"
-    )
-    demo.add_argument(
-        "--hold", action="store_true", help="keep the API server up afterwards, for kubectl"
-    )
-    demo.add_argument("-v", "--verbose", action="store_true", help="show the JSON log lines")
-
+    _take(demo, _DEMO)
     plan = commands.add_parser(
         "plan", help="scheduled values now and next fires; replicas from the parameters"
     )
-    _plan_flags(plan)
+    plan.add_argument(
+        "files", nargs="*", metavar="FILE|DIR", help="manifests; none: the live cluster"
+    )
+    _take(plan, _PLAN)
     check = commands.add_parser(
         "validate", help="lint manifests' schedule annotations and parameters (exit 1 on error)"
     )
     check.add_argument("files", nargs="+", metavar="FILE|DIR")
-    _offline(check)
+    _take(check, _VALIDATE)
     return root
 
 
@@ -492,10 +466,17 @@ def _plan(args: argparse.Namespace) -> int:
         if params is None and found is not None:
             params = (f"{found.namespace}/{found.name} in {found.source}", found.data)
     elif params is None or status is None:
+        # Imported here: it loads the kubernetes client, which `plan FILE` never needs.
+        from scalers.plan_live import Unreachable, read_cluster
+
         # The live cluster: everything, or with --params only the nodes to count.
         try:
-            live = _live(args, only_nodes=params is not None)
-        except _Unreachable as error:
+            live = read_cluster(
+                args.kubeconfig, args.context, _user_agent(),
+                namespace=args.namespace, configmap=args.configmap,
+                node_labels=args.nodelabels, only_nodes=params is not None,
+            )  # fmt: skip
+        except Unreachable as error:
             print(f"scalers plan: {error}", file=sys.stderr)
             return 2
         manifests, status, params = live.manifests, status or live.status, params or live.params
@@ -503,47 +484,6 @@ def _plan(args: argparse.Namespace) -> int:
     result = make_plan(args.at or SystemClock().now(), manifests, args.timezone, proportional)
     print(render_json(result) if args.output == "json" else render_table(result))
     return 0
-
-
-class _Unreachable(Exception):
-    pass
-
-
-class _Live(NamedTuple):
-    manifests: list[Manifest]
-    status: ClusterStatus
-    params: tuple[str, Mapping[str, Any]] | None
-
-
-def _live(args: argparse.Namespace, only_nodes: bool) -> _Live:
-    """The annotated objects, the parameters' ConfigMap and the node counts of the cluster."""
-    from kubernetes.client import ApiException
-    from urllib3.exceptions import HTTPError
-
-    from scalers.kube.client import Kube, describe
-    from scalers.kube.config import ConfigError, api_client
-    from scalers.manifests import Manifest
-    from scalers.proportional.nodes import cluster_status, node_share
-    from scalers.resources import CONFIGMAP, DEPLOYMENT, HPA, NODE
-
-    try:
-        kube = Kube(
-            api_client(args.kubeconfig, args.context, f"kube-scalers/{version('kube-scalers')}")
-        )
-        nodes, _ = kube.list(NODE, label_selector=args.nodelabels)
-        status = cluster_status(map(node_share, nodes))
-        if only_nodes:
-            return _Live([], status, None)
-        objects = kube.list(HPA)[0] + kube.list(DEPLOYMENT)[0]
-        configmap = kube.get(CONFIGMAP, args.namespace, args.configmap)
-    except ConfigError as error:
-        raise _Unreachable(str(error)) from None
-    except (ApiException, HTTPError, OSError) as error:
-        raise _Unreachable(f"cannot read the cluster: {describe(error)}") from None
-    params = None
-    if configmap is not None:
-        params = (f"{args.namespace}/{args.configmap}", configmap.get("data") or {})
-    return _Live([Manifest("cluster", o) for o in objects], status, params)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -556,9 +496,7 @@ def _run(args: argparse.Namespace) -> int:
         print("scalers: every loop is switched off; nothing to do", file=sys.stderr)
         return 2
     try:
-        connection = api_client(
-            args.kubeconfig, args.context, f"kube-scalers/{version('kube-scalers')}"
-        )
+        connection = api_client(args.kubeconfig, args.context, _user_agent())
     except ConfigError as error:
         print(f"scalers: {error}", file=sys.stderr)
         return 2
@@ -583,6 +521,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     log.info("stopped")
     return 0
+
+
+def _user_agent() -> str:
+    return f"{_DISTRIBUTION}/{version(_DISTRIBUTION)}"
 
 
 def run_settings(args: argparse.Namespace) -> Settings:

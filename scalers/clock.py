@@ -69,14 +69,21 @@ class FastClock:
 
 
 class ManualClock:
-    """Time that moves only when told to: for tests that call a loop's `tick` themselves.
+    """Time that moves only when told to: for tests that drive the loops themselves.
     `advance()` moves the wall clock and the monotonic one together; `set()` steps the wall
-    clock alone, either way, as an NTP correction would: no time passes for durations."""
+    clock alone, either way, as an NTP correction would: no time passes for durations.
+
+    `wait()` blocks until `wake` is set or until either clock has moved on by `seconds` (so that
+    a test jumping the wall clock to a fire ends the wait for it). `waiting()` counts the threads
+    asleep in a wait that has not ended: a test knows that the loops have acted on the time as
+    it is now when they are all asleep again, and moves time on exactly then."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
         self._elapsed = 0.0
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)
+        self._waits: dict[int, tuple[float, datetime, threading.Event]] = {}  # until when
 
     def now(self) -> datetime:
         with self._lock:
@@ -87,15 +94,36 @@ class ManualClock:
             return self._elapsed
 
     def set(self, instant: datetime) -> None:
-        with self._lock:
+        with self._moved:
             self._now = instant
+            self._moved.notify_all()
 
     def advance(self, seconds: float) -> datetime:
-        with self._lock:
+        with self._moved:
             self._now += timedelta(seconds=seconds)
             self._elapsed += seconds
+            self._moved.notify_all()
             return self._now
 
+    def waiting(self) -> int:
+        with self._lock:
+            return sum(
+                1
+                for until, wall, wake in self._waits.values()
+                if not wake.is_set() and self._elapsed < until and self._now < wall
+            )
+
     def wait(self, seconds: float, wake: threading.Event) -> bool:
-        # Time does not pass by itself here: yield briefly so threads driving the clock can run.
-        return wake.wait(min(seconds, 0.01))
+        with self._moved:
+            until = self._elapsed + seconds
+            wall = self._now + timedelta(seconds=max(0.0, seconds))
+            key = threading.get_ident()
+            self._waits[key] = (until, wall, wake)
+            try:
+                while not wake.is_set():
+                    if self._elapsed >= until or self._now >= wall:
+                        return False
+                    self._moved.wait(0.005)  # woken at once by advance() and set(); polls `wake`
+                return True
+            finally:
+                del self._waits[key]

@@ -98,8 +98,8 @@ class Controller:
                 leadership=leadership,
             )  # fmt: skip
             loops.append(self.schedule)
-        self.runner = Runner(loops)
-        self.health = Health(list(loops), clock, self.runner)
+        self.runner = Runner(loops, clock, leadership)
+        self.health = Health(self.runner)
         self.health_port: int | None = None
 
     def run(self, stop: threading.Event) -> None:

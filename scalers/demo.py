@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from scalers import log as logs
+from scalers import names
 from scalers.clock import FastClock
 from scalers.controller import Controller, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube, Stopper
+from scalers.ownership import owners
 from scalers.proportional.loop import Config
 from scalers.resources import EVENT
 from scalers.schedule.annotation import SCHEDULE_ANNOTATION
@@ -104,10 +106,8 @@ class Demo:
         stop = threading.Event()
         thread = threading.Thread(target=controller.run, args=(stop,), name="controller")
         thread.start()
-        assert controller.schedule is not None and controller.proportional is not None
-        while thread.is_alive() and (
-            controller.schedule.last_tick is None or controller.proportional.last_evaluation is None
-        ):
+        beats = controller.runner.heartbeats
+        while thread.is_alive() and len(beats) < len(controller.runner.loops):
             threading.Event().wait(0.01)  # the first passes, whatever the speed
         self.clock.go()
         return stop, thread
@@ -179,7 +179,7 @@ class Demo:
         deadline = threading.Event()
         for _ in range(1000):
             hpa = self.server.get(
-                "autoscaling/v2", "HorizontalPodAutoscaler", "kube-system", "coredns"
+                "autoscaling/v2", "HorizontalPodAutoscaler", names.NAMESPACE, names.COREDNS
             )
             if hpa is not None and hpa["spec"].get("minReplicas") == replicas:
                 break
@@ -267,26 +267,20 @@ class Demo:
             (
                 "autoscaling/v2",
                 "HorizontalPodAutoscaler",
-                "kube-system",
-                "coredns",
+                names.NAMESPACE,
+                names.COREDNS,
                 ("minReplicas",),
             ),
         ]:
             obj = self.server.get(api_version, kind, namespace, name)
             if obj is None:
                 continue
-            parts = [
-                f"{f}: {obj['spec'].get(f)} ({', '.join(owners(obj, f)) or '-'})" for f in fields
-            ]
+            parts = [f"{f}: {obj['spec'].get(f)} ({_managers_of(obj, f) or '-'})" for f in fields]
             self.out(f"  {kind} {namespace}/{name}  " + "; ".join(parts))
 
 
-def owners(obj: dict[str, Any], field: str) -> list[str]:
-    return [
-        e["manager"]
-        for e in obj["metadata"].get("managedFields", [])
-        if f"f:{field}" in e.get("fieldsV1", {}).get("f:spec", {})
-    ]
+def _managers_of(obj: dict[str, Any], field: str) -> str:
+    return ", ".join(owner.manager for owner in owners(obj, ("spec", field)))
 
 
 def run_demo(args: argparse.Namespace) -> int:

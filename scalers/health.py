@@ -4,41 +4,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from scalers.clock import Clock
-from scalers.runner import Loop, Runner
+from scalers.runner import Runner
 
 log = logging.getLogger(__name__)
 
-GRACE = timedelta(seconds=30)
-
 
 class Health:
-    def __init__(self, loops: list[Loop], clock: Clock, runner: Runner | None = None) -> None:
-        self._loops = loops
+    def __init__(self, runner: Runner) -> None:
         self._runner = runner
-        self._clock = clock
-        self._started = clock.now()
         self._server: ThreadingHTTPServer | None = None
 
     def problems(self) -> list[str]:
-        """Loops that have not gone round for twice their period (and a grace), that crash again
-        and again, or that fail on the same object pass after pass."""
-        now = self._clock.now()
-        stuck = []
-        for loop in self._loops:
-            last = loop.heartbeat or self._started
-            if now - last > 2 * timedelta(seconds=loop.period) + GRACE:
-                stuck.append(f"{loop.name} loop stuck since {last.isoformat()}")
-            stuck += loop.problems()
-        return stuck + (self._runner.problems() if self._runner else [])
+        return self._runner.problems()
 
     def unsynced(self) -> list[str]:
-        return [f"{loop.name} loop caches not synced" for loop in self._loops if not loop.synced()]
+        return [
+            f"{loop.name} loop caches not synced"
+            for loop in self._runner.loops
+            if not loop.synced()
+        ]
 
     def serve(self, port: int, host: str = "") -> int:
         """Serve in a daemon thread; returns the port (given 0, the one the system chose)."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from scalers import names
 from scalers.proportional.params import LADDER, LINEAR, Ladder, Linear, ParamsError, parse_params
 from scalers.schedule.annotation import (
     FIELDS,
@@ -22,8 +23,6 @@ from scalers.schedule.annotation import (
     Schedule,
     parse_schedule,
 )
-
-PARAMS_CONFIGMAP = "dns-autoscaler"
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def is_params(manifest: Manifest) -> bool:
     """A ConfigMap of proportional parameters: it has a mode key, or it has CPA's usual name."""
     if manifest.kind != "ConfigMap":
         return False
-    return manifest.name == PARAMS_CONFIGMAP or bool({LINEAR, LADDER} & set(manifest.data))
+    return manifest.name == names.PARAMS_CONFIGMAP or bool({LINEAR, LADDER} & set(manifest.data))
 
 
 def find_configmap(manifests: Iterable[Manifest], namespace: str, name: str) -> Manifest | None:

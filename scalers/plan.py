@@ -1,6 +1,6 @@
 """`scalers plan` as data: what each annotated object is scheduled to at an instant and its next
 fires, and the replica count the proportional parameters give. Pure: the manifests (from files or
-the cluster), the instant and the cluster's counts come in as arguments."""
+the cluster, read by plan_live.py), the instant and the cluster's counts come in as arguments."""
 
 from __future__ import annotations
 
@@ -76,7 +76,10 @@ class ProportionalPlan:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Forecast:
+    """What `scalers plan` shows: each annotated object's schedule at `at` and its next fires,
+    and the replicas the parameters give."""
+
     at: datetime
     schedules: tuple[ObjectPlan, ...]
     proportional: ProportionalPlan | None
@@ -136,20 +139,20 @@ def make_plan(
     manifests: Iterable[Manifest],
     default_zone: ZoneInfo,
     proportional: ProportionalPlan | None,
-) -> Plan:
+) -> Forecast:
     schedules = tuple(schedule_plan(m, at, default_zone) for m in manifests if is_scheduled(m))
-    return Plan(at, schedules, proportional)
+    return Forecast(at, schedules, proportional)
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2)
+def render_json(forecast: Forecast) -> str:
+    return json.dumps(forecast.to_json(), indent=2)
 
 
-def render_table(plan: Plan) -> str:
-    lines = [f"at {plan.at.astimezone(UTC):%a %Y-%m-%d %H:%M:%S} UTC"]
-    if plan.schedules:
+def render_table(forecast: Forecast) -> str:
+    lines = [f"at {forecast.at.astimezone(UTC):%a %Y-%m-%d %H:%M:%S} UTC"]
+    if forecast.schedules:
         rows = [("OBJECT", "ZONE", "SCHEDULED NOW", "NEXT FIRES (action's zone)", "ACTION", "SETS")]
-        for s in plan.schedules:
+        for s in forecast.schedules:
             subject = f"{s.kind} {s.namespace}/{s.name}"
             if s.error is not None:
                 rows.append((subject, "-", f"rejected: {s.error}", "", "", ""))
@@ -161,8 +164,8 @@ def render_table(plan: Plan) -> str:
             rows.append((*first, *(fires[0] if fires else ("-", "", ""))))
             rows.extend(("", "", "", *fire) for fire in fires[1:])
         lines += ["", *_aligned(rows)]
-    if plan.proportional is not None:
-        p = plan.proportional
+    if forecast.proportional is not None:
+        p = forecast.proportional
         block = [("PARAMETERS", p.source)]
         if p.error is not None:
             block.append(("ERROR", p.error))
@@ -174,7 +177,7 @@ def render_table(plan: Plan) -> str:
                 block += [("NODES", str(p.counted[0])), ("CORES", str(p.counted[1]))]
                 block.append(("REPLICAS", str(p.replicas)))
         lines += ["", *_aligned(block)]
-    if not plan.schedules and plan.proportional is None:
+    if not forecast.schedules and forecast.proportional is None:
         lines += ["", "no annotated objects and no proportional parameters"]
     return "\n".join(lines)
 

@@ -1,27 +1,16 @@
-"""How a loop tells what it decided: one JSON log line with the stable keys, an Event on the
-object when a person should see it, and an Outcome for the demo's account and the tests."""
+"""How a loop tells what it decided, the one way for both loops: one JSON log line per decision
+with the stable keys, and an Event on the object when a person should see it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from scalers.kube.events import EventRecorder
 from scalers.log import decision
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one pass did to one object."""
-
-    kind: str
-    namespace: str
-    name: str
-    reason: str  # schedule: fire | catch-up; proportional: linear | ladder
-    action: str  # write | would-write | refused | failed | clamped
-    changes: dict[str, tuple[int | None, int]] = field(default_factory=dict)
-    detail: str = ""
+from scalers.outcome import Change, Outcome
 
 
 class Reporter:
@@ -42,7 +31,7 @@ class Reporter:
         field: str | None = None,
         old: int | None = None,
         new: int | None = None,
-        level: int = logging.INFO,
+        level: int | str = logging.INFO,
         **extra: Any,
     ) -> None:
         """One decision: its log line and, when `event` = (type, reason) is given, its Event."""
@@ -50,7 +39,50 @@ class Reporter:
         decision(
             self._log, message, loop=self._loop, namespace=meta.get("namespace", ""),
             name=meta["name"], field=field, old=old, new=new, reason=reason, action=action,
-            level=level, kind=kind, **extra,
+            level=logging.getLevelName(level) if isinstance(level, str) else level,
+            kind=kind, **extra,
         )  # fmt: skip
         if event:
-            self._events.emit(obj, kind, event[0], event[1], message)
+            self.event(obj, kind, event, message)
+
+    def notice(self, kind: str, obj: dict[str, Any], notice: Any) -> None:
+        """Something said once about an object (a `track.Notice` or alike)."""
+        self.note(
+            kind, obj, notice.message, notice.event, reason=notice.reason, action=notice.action,
+            field=notice.field, old=notice.old, new=notice.new, level=notice.severity,
+        )  # fmt: skip
+
+    def decided(
+        self,
+        obj: dict[str, Any],
+        outcome: Outcome,
+        line: Callable[[Change], str],
+        event: tuple[str, str, str] | None = None,
+        level: int | str = logging.INFO,
+        extra: Callable[[Change], dict[str, Any]] = lambda change: {},
+    ) -> Outcome:
+        """What became of one object's changes: a log line per field, `line(change)`, and one
+        Event for them all, (type, reason, text)."""
+        for change in outcome.changes:
+            self.note(
+                outcome.kind, obj, line(change), None, field=change.field, old=change.old,
+                new=change.new, reason=outcome.reason, action=outcome.action, level=level,
+                **extra(change),
+            )  # fmt: skip
+        if event is not None:
+            self.event(obj, outcome.kind, event[:2], event[2])
+        return outcome
+
+    def event(self, obj: dict[str, Any], kind: str, event: tuple[str, str], text: str) -> None:
+        """An Event alone, for a decision whose log lines were one per field."""
+        self._events.emit(obj, kind, event[0], event[1], text)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Events wait while writes are under way (see EventRecorder.deferred)."""
+        with self._events.deferred():
+            yield
+
+    def forget(self, uid: str) -> None:
+        """The object is gone: nothing said of it need be remembered."""
+        self._events.forget(uid)

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -17,10 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scalers.fakeapi import FakeApiServer
 from scalers.log import DECISION_KEYS
-from tests.conftest import hpa, wait_for
-from tests.test_proportional_loop import node
-
-SCALERS = [sys.executable, "-m", "scalers.cli"]
+from tests.builders import hpa, node
+from tests.support import SCALERS, wait_for
 
 
 def test_run_writes_through_a_kubeconfig_logs_json_and_stops_on_sigterm(tmp_path: Path) -> None:

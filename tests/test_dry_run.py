@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from scalers.fakeapi import FakeApiServer
-from tests.conftest import hpa, wait_for
-from tests.test_cli import SCALERS
-from tests.test_proportional_loop import node
+from tests.builders import hpa, node
+from tests.support import SCALERS, wait_for
 
 
 def test_a_dry_run_takes_no_lease_and_sends_no_write(tmp_path: Path) -> None:

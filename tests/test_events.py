@@ -15,7 +15,7 @@ from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
 from scalers.kube.events import MESSAGE_BYTES, EventRecorder, truncate
 from scalers.resources import EVENT
-from tests.conftest import hpa
+from tests.builders import hpa
 
 
 def events(kube: Kube) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from scalers.fakeapi import FakeApiError, FakeApiServer
+from tests.builders import bare_hpa, deployment
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MERGE = "application/merge-patch+json"
@@ -46,38 +47,9 @@ def srv(clock: FakeClock) -> Iterator[FakeApiServer]:
 
 @pytest.fixture
 def api_client(srv: FakeApiServer) -> Iterator[client.ApiClient]:
+    """conftest's, on this module's server (its own clock, a longer watch history)."""
     with srv.api_client() as c:
         yield c
-
-
-@pytest.fixture
-def hpas(api_client: client.ApiClient) -> client.AutoscalingV2Api:
-    return client.AutoscalingV2Api(api_client)
-
-
-def hpa(name: str = "web", ns: str = "default", **spec: Any) -> dict[str, Any]:
-    body_spec = {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-        "maxReplicas": 10,
-        **spec,
-    }
-    meta = {"name": name, "namespace": ns}
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta,
-            "spec": body_spec}  # fmt: skip
-
-
-def deployment(name: str = "web", replicas: int = 2) -> dict[str, Any]:
-    labels = {"app": name}
-    template = {
-        "metadata": {"labels": labels},
-        "spec": {"containers": [{"name": "c", "image": "x"}]},
-    }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template},
-    }
 
 
 def owners(obj: dict[str, Any]) -> dict[tuple[str, str, str | None], dict[str, Any]]:
@@ -117,7 +89,9 @@ def collect(stream: Iterator[dict[str, Any]], w: watch.Watch, n: int) -> list[di
 
 
 def test_create_get_list_typed_models(srv: FakeApiServer, hpas: client.AutoscalingV2Api) -> None:
-    created = hpas.create_namespaced_horizontal_pod_autoscaler("default", hpa(), field_manager="t")
+    created = hpas.create_namespaced_horizontal_pod_autoscaler(
+        "default", bare_hpa(), field_manager="t"
+    )
     assert isinstance(created, client.V2HorizontalPodAutoscaler)
     assert created.spec.min_replicas == 1  # defaulted
     assert created.status.desired_replicas == 0 and created.status.current_replicas == 0
@@ -125,7 +99,7 @@ def test_create_get_list_typed_models(srv: FakeApiServer, hpas: client.Autoscali
     assert created.metadata.generation == 1 and created.metadata.uid
     got = hpas.read_namespaced_horizontal_pod_autoscaler("web", "default")
     assert got.metadata.resource_version == created.metadata.resource_version
-    srv.create(hpa("api", ns="other"))
+    srv.create(bare_hpa("api", namespace="other"))
     everything = hpas.list_horizontal_pod_autoscaler_for_all_namespaces()
     assert [h.metadata.name for h in everything.items] == ["web", "api"]
     assert everything.metadata.resource_version == srv.current_resource_version()
@@ -140,7 +114,7 @@ def test_create_get_list_typed_models(srv: FakeApiServer, hpas: client.Autoscali
 
 
 def test_manager_defaults_to_user_agent_prefix(srv: FakeApiServer, hpas: Any) -> None:
-    created = hpas.create_namespaced_horizontal_pod_autoscaler("default", hpa())
+    created = hpas.create_namespaced_horizontal_pod_autoscaler("default", bare_hpa())
     assert [m.manager for m in created.metadata.managed_fields] == ["OpenAPI-Generator"]
 
 
@@ -152,9 +126,9 @@ def test_not_found_and_already_exists(srv: FakeApiServer, hpas: client.Autoscali
     assert body["details"] == {"name": "nope", "group": "autoscaling",
                                "kind": "horizontalpodautoscalers"}  # fmt: skip
     assert body["message"] == 'horizontalpodautoscalers.autoscaling "nope" not found'
-    srv.create(hpa())
+    srv.create(bare_hpa())
     with pytest.raises(ApiException) as dup:
-        hpas.create_namespaced_horizontal_pod_autoscaler("default", hpa())
+        hpas.create_namespaced_horizontal_pod_autoscaler("default", bare_hpa())
     assert dup.value.status == 409 and status_of(dup.value)["reason"] == "AlreadyExists"
     with pytest.raises(ApiException) as patch_missing:
         hpas.patch_namespaced_horizontal_pod_autoscaler("nope", "default", {}, _content_type=MERGE)
@@ -171,7 +145,7 @@ def test_not_found_and_already_exists(srv: FakeApiServer, hpas: client.Autoscali
 )
 def test_hpa_validation_422(hpas: client.AutoscalingV2Api, spec: Any, fields: list[str]) -> None:
     with pytest.raises(ApiException) as err:
-        hpas.create_namespaced_horizontal_pod_autoscaler("default", hpa(**spec))
+        hpas.create_namespaced_horizontal_pod_autoscaler("default", bare_hpa(**spec))
     body = status_of(err.value)
     assert err.value.status == 422 and body["reason"] == "Invalid"
     assert body["details"]["kind"] == "HorizontalPodAutoscaler"
@@ -182,7 +156,7 @@ def test_hpa_validation_422(hpas: client.AutoscalingV2Api, spec: Any, fields: li
 def test_hpa_missing_scale_target_ref_422(srv: FakeApiServer) -> None:
     # the typed client refuses such a body itself, so send it raw
     resp = raw(srv, "POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
-               hpa(scaleTargetRef={}))  # fmt: skip
+               bare_hpa(scaleTargetRef={}))  # fmt: skip
     body = json.loads(resp.data)
     assert resp.status == 422 and body["reason"] == "Invalid"
     fields = ["spec.scaleTargetRef.kind", "spec.scaleTargetRef.name"]
@@ -192,7 +166,7 @@ def test_hpa_missing_scale_target_ref_422(srv: FakeApiServer) -> None:
 
 
 def test_patch_validation_and_type_errors(srv: FakeApiServer, hpas: Any) -> None:
-    before = srv.create(hpa())
+    before = srv.create(bare_hpa())
     with pytest.raises(ApiException) as err:
         hpas.patch_namespaced_horizontal_pod_autoscaler(
             "web", "default", {"spec": {"minReplicas": 20}}, _content_type=MERGE
@@ -231,7 +205,7 @@ def test_a_lease_time_without_its_six_fraction_digits_is_refused(
 
 
 def test_put_with_stale_resource_version_conflicts(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     stale = hpas.read_namespaced_horizontal_pod_autoscaler("web", "default")
     srv.patch("autoscaling/v2", "HorizontalPodAutoscaler", "default", "web",
               {"spec": {"maxReplicas": 20}}, manager="other")  # fmt: skip
@@ -269,7 +243,7 @@ def test_deployment_validation_and_unknown_fields(
 def test_merge_patch_changes_one_leaf_and_moves_ownership(
     srv: FakeApiServer, hpas: client.AutoscalingV2Api, clock: FakeClock
 ) -> None:
-    seeded = hpa(minReplicas=2)
+    seeded = bare_hpa(minReplicas=2)
     seeded["metadata"]["annotations"] = {"zalando.org/schedule-actions": "[]"}
     before = srv.create(seeded, manager="argocd")
     argocd = owners(before)[("argocd", "Update", None)]["fieldsV1"]
@@ -301,7 +275,7 @@ def test_merge_patch_changes_one_leaf_and_moves_ownership(
 def test_noop_write_keeps_resource_version_and_managed_fields(
     srv: FakeApiServer, hpas: client.AutoscalingV2Api
 ) -> None:
-    before = srv.create(hpa(minReplicas=2), manager="argocd")
+    before = srv.create(bare_hpa(minReplicas=2), manager="argocd")
     rv = srv.current_resource_version()
     same = hpas.patch_namespaced_horizontal_pod_autoscaler(
         "web", "default", {"spec": {"minReplicas": 2}}, field_manager="x", _content_type=MERGE
@@ -316,7 +290,7 @@ def test_noop_write_keeps_resource_version_and_managed_fields(
 
 
 def test_json_patch_and_strategic_patch(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     ops = [{"op": "test", "path": "/spec/minReplicas", "value": 1},
            {"op": "replace", "path": "/spec/minReplicas", "value": 4}]  # fmt: skip
     assert (
@@ -335,8 +309,8 @@ def test_json_patch_and_strategic_patch(srv: FakeApiServer, hpas: Any) -> None:
 def test_apply_conflict_force_and_shared_ownership(
     srv: FakeApiServer, hpas: client.AutoscalingV2Api
 ) -> None:
-    srv.create(hpa(minReplicas=2), manager="argocd")
-    config = hpa(minReplicas=3)
+    srv.create(bare_hpa(minReplicas=2), manager="argocd")
+    config = bare_hpa(minReplicas=3)
     with pytest.raises(ApiException) as err:
         hpas.patch_namespaced_horizontal_pod_autoscaler(
             "web", "default", config, field_manager="scaler", _content_type=APPLY
@@ -362,7 +336,7 @@ def test_apply_conflict_force_and_shared_ownership(
 def test_apply_requires_field_manager(hpas: client.AutoscalingV2Api) -> None:
     with pytest.raises(ApiException) as err:
         hpas.patch_namespaced_horizontal_pod_autoscaler(
-            "web", "default", hpa(), _content_type=APPLY
+            "web", "default", bare_hpa(), _content_type=APPLY
         )
     assert err.value.status == 422 and "fieldManager" in status_of(err.value)["message"]
 
@@ -370,7 +344,7 @@ def test_apply_requires_field_manager(hpas: client.AutoscalingV2Api) -> None:
 def test_apply_creates_and_removes_omitted_fields(
     srv: FakeApiServer, hpas: client.AutoscalingV2Api
 ) -> None:
-    config = hpa(minReplicas=2)
+    config = bare_hpa(minReplicas=2)
     config["metadata"]["annotations"] = {"a": "1", "b": "2", "c": "3"}
     created = hpas.patch_namespaced_horizontal_pod_autoscaler(
         "web", "default", config, field_manager="scaler", _content_type=APPLY
@@ -384,7 +358,7 @@ def test_apply_creates_and_removes_omitted_fields(
         {"metadata": {"annotations": {"c": "3"}}},
         manager="other",
     )  # same value: no-op
-    shared = hpa()
+    shared = bare_hpa()
     shared["metadata"]["annotations"] = {"c": "3"}
     srv.apply(shared, manager="other")  # same values: shared ownership, no conflict
     config["metadata"]["annotations"] = {"a": "1"}
@@ -426,7 +400,7 @@ def test_scale_subresource_records_subresource(
 
 
 def test_status_subresource_is_separate(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     hpas.patch_namespaced_horizontal_pod_autoscaler(
         "web", "default", {"status": {"desiredReplicas": 7}}, _content_type=MERGE
     )
@@ -448,17 +422,17 @@ def test_status_subresource_is_separate(srv: FakeApiServer, hpas: Any) -> None:
 
 def test_dry_run_and_generate_name(srv: FakeApiServer, hpas: client.AutoscalingV2Api) -> None:
     rv = srv.current_resource_version()
-    hpas.create_namespaced_horizontal_pod_autoscaler("default", hpa(), dry_run="All")
+    hpas.create_namespaced_horizontal_pod_autoscaler("default", bare_hpa(), dry_run="All")
     assert srv.get("autoscaling/v2", "HorizontalPodAutoscaler", "default", "web") is None
     assert srv.current_resource_version() == rv
-    body = hpa()
+    body = bare_hpa()
     body["metadata"] = {"generateName": "web-"}
     made = hpas.create_namespaced_horizontal_pod_autoscaler("default", body)
     assert made.metadata.name.startswith("web-") and len(made.metadata.name) == 9
 
 
 def test_delete_emits_deleted_and_status(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     rv = srv.current_resource_version()
     status = hpas.delete_namespaced_horizontal_pod_autoscaler("web", "default")  # -> dict
     assert status["kind"] == "Status" and status["status"] == "Success"
@@ -505,9 +479,9 @@ def test_nodes_leases_configmaps_events(srv: FakeApiServer, api_client: Any) -> 
 
 
 def test_watch_replays_from_resource_version(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa("a"))
+    srv.create(bare_hpa("a"))
     rv = hpas.list_namespaced_horizontal_pod_autoscaler("default").metadata.resource_version
-    srv.create(hpa("b"))
+    srv.create(bare_hpa("b"))
     srv.patch("autoscaling/v2", "HorizontalPodAutoscaler", "default", "a",
               {"spec": {"maxReplicas": 20}}, manager="m")  # fmt: skip
     w = watch.Watch()
@@ -534,13 +508,13 @@ def test_live_events_reach_a_watcher(srv: FakeApiServer, hpas: Any) -> None:
                       resource_version=rv, timeout_seconds=5)  # fmt: skip
     reader = threading.Thread(target=lambda: events.extend(collect(stream, w, 1)))
     reader.start()
-    srv.create(hpa())
+    srv.create(bare_hpa())
     reader.join(timeout=5)
     assert [e["type"] for e in events] == ["ADDED"]
 
 
 def test_watch_from_compacted_rv_is_410(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     rv = srv.current_resource_version()
     srv.patch("autoscaling/v2", "HorizontalPodAutoscaler", "default", "web",
               {"spec": {"maxReplicas": 20}}, manager="m")  # fmt: skip
@@ -563,7 +537,7 @@ def test_watch_from_compacted_rv_is_410(srv: FakeApiServer, hpas: Any) -> None:
 
 def test_history_limit_gives_410() -> None:
     with FakeApiServer(history=3) as small:
-        small.create(hpa("a"))
+        small.create(bare_hpa("a"))
         rv = small.current_resource_version()
         for n in range(5):
             small.patch("autoscaling/v2", "HorizontalPodAutoscaler", "default", "a",
@@ -577,7 +551,7 @@ def test_history_limit_gives_410() -> None:
 
 def test_bookmarks_arrive(srv: FakeApiServer, hpas: client.AutoscalingV2Api) -> None:
     srv.bookmark_interval = 0.05
-    srv.create(hpa())
+    srv.create(bare_hpa())
     w = watch.Watch()
     events = collect(w.stream(hpas.list_namespaced_horizontal_pod_autoscaler, "default",
                               allow_watch_bookmarks=True, timeout_seconds=5), w, 2)  # fmt: skip
@@ -588,7 +562,7 @@ def test_bookmarks_arrive(srv: FakeApiServer, hpas: client.AutoscalingV2Api) -> 
 
 
 def test_drop_watches_ends_stream_abruptly(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     seen: list[Any] = []
 
     def run() -> None:
@@ -614,7 +588,7 @@ def test_drop_watches_ends_stream_abruptly(srv: FakeApiServer, hpas: Any) -> Non
 def test_label_selector_watch_turns_label_changes_into_added_deleted(
     srv: FakeApiServer, hpas: Any
 ) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     rv = srv.current_resource_version()
     kind = ("autoscaling/v2", "HorizontalPodAutoscaler", "default", "web")
     srv.patch(*kind, {"metadata": {"labels": {"team": "a"}}}, manager="m")
@@ -640,7 +614,7 @@ def test_label_selector_watch_turns_label_changes_into_added_deleted(
 
 
 def test_injected_429_and_500_without_retry_after(srv: FakeApiServer, hpas: Any) -> None:
-    srv.create(hpa())
+    srv.create(bare_hpa())
     srv.faults.inject(status=429, count=1, method="PATCH", path_contains="horizontalpodautoscalers")
     srv.faults.inject(status=500, count=1, method="PATCH", path_contains="horizontalpodautoscalers")
     for code, reason in ((429, "TooManyRequests"), (500, "InternalError")):
@@ -661,7 +635,7 @@ def test_retry_after_is_retried_by_urllib3_only_for_idempotent_methods(
     srv: FakeApiServer, hpas: Any
 ) -> None:
     """urllib3's default Retry honours Retry-After on 429/503 for GET/PUT/DELETE, not PATCH."""
-    srv.create(hpa())
+    srv.create(bare_hpa())
     srv.reset_requests()
     srv.faults.inject(status=503, count=1, method="GET", retry_after=0)
     assert hpas.read_namespaced_horizontal_pod_autoscaler("web", "default").metadata.name == "web"
@@ -689,7 +663,7 @@ def test_request_log_records_watch_and_query(srv: FakeApiServer, hpas: Any) -> N
 
 def test_direct_api_errors(srv: FakeApiServer) -> None:
     with pytest.raises(FakeApiError) as err:
-        srv.create(hpa(minReplicas=0))
+        srv.create(bare_hpa(minReplicas=0))
     assert err.value.code == 422
     with pytest.raises(FakeApiError):
         srv.delete("autoscaling/v2", "HorizontalPodAutoscaler", "default", "missing")
@@ -697,7 +671,7 @@ def test_direct_api_errors(srv: FakeApiServer) -> None:
 
 def test_concurrent_patches_from_16_threads(srv: FakeApiServer, hpas: Any) -> None:
     for n in range(16):
-        srv.create(hpa(f"h{n}"))
+        srv.create(bare_hpa(f"h{n}"))
     start_rv = int(srv.current_resource_version())
 
     def work(i: int) -> None:
@@ -716,7 +690,7 @@ def test_concurrent_patches_from_16_threads(srv: FakeApiServer, hpas: Any) -> No
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 def test_kubectl_get_and_patch(srv: FakeApiServer, tmp_path: Path) -> None:
-    srv.create(hpa("web", ns="prod"))
+    srv.create(bare_hpa("web", namespace="prod"))
     config = srv.write_kubeconfig(tmp_path / "kubeconfig")
 
     def kubectl(*args: str) -> str:

@@ -17,7 +17,8 @@ from urllib3.exceptions import ProtocolError
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube, Stopper
 from scalers.resources import HPA
-from tests.conftest import hpa, wait_for
+from tests.builders import hpa
+from tests.support import wait_for
 
 V2 = "autoscaling/v2"
 KIND = "HorizontalPodAutoscaler"

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from scalers.fakeapi import FakeApiServer
-from tests.conftest import hpa
+from tests.builders import deployment, hpa
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -19,38 +17,10 @@ JSON_PATCH = "application/json-patch+json"
 LIMIT = 256 * 1024
 
 
-@pytest.fixture
-def api(server: FakeApiServer) -> Iterator[client.ApiClient]:
-    with server.api_client() as api_client:
-        yield api_client
-
-
-@pytest.fixture
-def hpas(api: client.ApiClient) -> client.AutoscalingV2Api:
-    return client.AutoscalingV2Api(api)
-
-
 def status_of(call: Any) -> int:
     with pytest.raises(ApiException) as raised:
         call()
     return int(raised.value.status)
-
-
-def deployment(replicas: int = 1) -> dict[str, Any]:
-    labels = {"app": "web"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "web", "image": "web"}]},
-            },
-        },
-    }
 
 
 def test_annotations_up_to_256_kib_are_stored(hpas: client.AutoscalingV2Api) -> None:
@@ -122,11 +92,13 @@ def test_a_strategic_merge_patch_wraps_int32(hpas: client.AutoscalingV2Api) -> N
     assert strategic(2**32 + 21).spec.max_replicas == 21
 
 
-def test_deployment_and_scale_replicas_beyond_int32(api: client.ApiClient) -> None:
-    apps = client.AppsV1Api(api)
-    too_large = deployment(2**31)
+def test_deployment_and_scale_replicas_beyond_int32(api_client: client.ApiClient) -> None:
+    apps = client.AppsV1Api(api_client)
+    too_large = deployment(replicas=2**31, namespace="shop", container="web", image="web")
     assert status_of(lambda: apps.create_namespaced_deployment("shop", too_large)) == 400
-    apps.create_namespaced_deployment("shop", deployment())
+    apps.create_namespaced_deployment(
+        "shop", deployment(replicas=1, namespace="shop", container="web", image="web")
+    )
 
     def scale(kind: str, value: int) -> Any:
         return apps.patch_namespaced_deployment_scale(

@@ -4,30 +4,30 @@ Lease up only once its writes are done; durations run on the monotonic clock."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from scalers.clock import ManualClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Fenced, Kube
 from scalers.kube.lease import LeaderElector
-from scalers.kube.patch import write_spec_fields
+from scalers.kube.writer import write_spec_fields
 from scalers.resources import HPA
-from tests.conftest import hpa, wait_for
-from tests.test_leader import LEASE_DURATION, NEXT_RETRY, RENEW_DEADLINE, RETRY, Election
+from tests.builders import hpa
+from tests.support import (
+    HPA as HPA_KIND,
+)
+from tests.support import (
+    LEASE_DURATION,
+    NEXT_RETRY,
+    RENEW_DEADLINE,
+    RETRY,
+    Election,
+    hpa_patches,
+    wait_for,
+)
 
 PATH = "horizontalpodautoscalers"
-HPA_KIND = ("autoscaling/v2", "HorizontalPodAutoscaler")
-
-
-@pytest.fixture
-def election(server: FakeApiServer, clock: ManualClock) -> Iterator[Election]:
-    made = Election(server, clock)
-    yield made
-    made.close()
 
 
 class Frozen:
@@ -48,10 +48,6 @@ def write(kube: Kube, elector: LeaderElector, term: int, failed: list[Exception]
                           fence=lambda: elector.holds(term))  # fmt: skip
     except Exception as error:
         failed.append(error)
-
-
-def hpa_patches(server: FakeApiServer) -> list[int]:
-    return [r.status for r in server.requests if r.method == "PATCH" and PATH in r.path]
 
 
 def test_a_deposed_leader_never_sends_the_write_it_was_retrying(
@@ -77,7 +73,7 @@ def test_a_deposed_leader_never_sends_the_write_it_was_retrying(
     writer.join(timeout=5)
 
     assert [type(e) for e in failed] == [Fenced]
-    assert hpa_patches(server) == [429]  # the first attempt only, refused
+    assert [r.status for r in hpa_patches(server)] == [429]  # the first attempt only, refused
     assert server.get(*HPA_KIND, "shop", "web")["spec"]["minReplicas"] == 2
     assert a.elector.term() is None and not a.elector.holds(term)
 
@@ -124,7 +120,9 @@ def test_stop_closes_the_fence_then_drains_the_writes_then_releases(
     thread.join(timeout=10)
 
     assert not thread.is_alive()
-    assert [type(e) for e in failed] == [Fenced] and hpa_patches(server) == [429]
+    assert [type(e) for e in failed] == [Fenced] and [r.status for r in hpa_patches(server)] == [
+        429
+    ]
     lease = server.get("coordination.k8s.io/v1", "Lease", "kube-system", "kube-scalers")
     assert not lease["spec"].get("holderIdentity")  # released after
 

@@ -14,9 +14,9 @@ from typing import Any
 from scalers.kube.client import Kube
 from scalers.resources import EVENT
 from scalers.schedule.loop import FIELD_MANAGER
-from tests.conftest import hpa
+from tests.builders import hpa
+from tests.support import HPA
 
-HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 ZONE = "kube-scalers.io/timezone"
 SEED = 9
 # Monday 2 November 2026: the evening action fired on Sunday at 18:00 with the HPA's own values,

@@ -15,7 +15,8 @@ from scalers.kube import informer as informer_module
 from scalers.kube.client import PAGE, Kube
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.resources import DEPLOYMENT, HPA
-from tests.conftest import hpa, wait_for
+from tests.builders import hpa
+from tests.support import wait_for
 
 
 class Seen:

@@ -20,9 +20,10 @@ from scalers.kube.client import (
     describe,
     transient,
 )
-from scalers.kube.patch import write_spec_fields
+from scalers.kube.writer import write_spec_fields
 from scalers.resources import CONFIGMAP, HPA
-from tests.conftest import hpa, wait_for
+from tests.builders import hpa
+from tests.support import wait_for
 
 PATH = "horizontalpodautoscalers"
 

@@ -6,22 +6,24 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
 from scalers.clock import ManualClock
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import Kube
-from scalers.kube.lease import JITTER, LeaderElector, micro_time
-from tests.conftest import START, wait_for
-
-LEASE_DURATION, RENEW_DEADLINE, RETRY = 15.0, 10.0, 2.0
-# After a step this long every candidate is due for another attempt, whatever its jitter.
-NEXT_RETRY = RETRY * (1 + JITTER)
-NAME, NAMESPACE = "kube-scalers", "kube-system"
+from scalers.kube.lease import LeaderElector, micro_time
+from tests.support import (
+    LEASE_DURATION,
+    NAME,
+    NAMESPACE,
+    NEXT_RETRY,
+    RENEW_DEADLINE,
+    RETRY,
+    START,
+    Election,
+)
 
 
 def parse(micro: str) -> datetime:
@@ -30,140 +32,6 @@ def parse(micro: str) -> datetime:
 
 def seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
-
-
-class ProcessKube(Kube):
-    """One process's adapter: `cut` makes it unreachable, as a crashed or partitioned pod;
-    `gate` holds its first write until the other candidate's is ready too."""
-
-    cut = False
-    gate: threading.Barrier | None = None
-
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        self._check()
-        return super().get(*args, **kwargs)
-
-    def create(self, *args: Any, **kwargs: Any) -> Any:
-        self._check(write=True)
-        return super().create(*args, **kwargs)
-
-    def merge_patch(self, *args: Any, **kwargs: Any) -> Any:
-        self._check(write=True)
-        return super().merge_patch(*args, **kwargs)
-
-    def _check(self, write: bool = False) -> None:
-        if self.cut:
-            raise ConnectionRefusedError("partitioned")
-        if write and self.gate is not None:
-            gate, self.gate = self.gate, None
-            gate.wait(timeout=5)
-
-
-class ThreadClock:
-    """The shared clock as one candidate sees it, counting the waits of its thread."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        self._clock = clock
-        self.waits = 0
-
-    def now(self) -> datetime:
-        return self._clock.now()
-
-    def monotonic(self) -> float:
-        return self._clock.monotonic()
-
-    def wait(self, seconds: float, wake: threading.Event) -> bool:
-        self.waits += 1
-        return self._clock.wait(seconds, wake)
-
-
-class Candidate:
-    """One process: its own adapter (without retries, as the elector wants it) and thread."""
-
-    def __init__(
-        self, server: FakeApiServer, clock: ManualClock, identity: str, history: list[Any]
-    ) -> None:
-        self.identity = identity
-        self.kube = ProcessKube(server.api_client(), retries=0)
-        self.clock = ThreadClock(clock)
-        self.elector = LeaderElector(
-            self.kube, self.clock, identity, NAME, NAMESPACE, LEASE_DURATION, RENEW_DEADLINE, RETRY
-        )
-        self.calls: list[tuple[str, bool]] = []  # callback, and `leading` as it saw it
-        self._history = history
-        self.stop = threading.Event()
-        self.thread = threading.Thread(
-            target=self.elector.run, args=(self.stop, self._started, self._stopped), daemon=True
-        )
-
-    def _started(self) -> None:
-        self.calls.append(("started", self.elector.leading.is_set()))
-        self._history.append((self.identity, "started"))
-
-    def _stopped(self) -> None:
-        self.calls.append(("stopped", self.elector.leading.is_set()))
-        self._history.append((self.identity, "stopped"))
-
-    @property
-    def leading(self) -> bool:
-        return self.elector.leading.is_set()
-
-    def halt(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        assert not self.thread.is_alive()
-
-
-class Election:
-    def __init__(self, server: FakeApiServer, clock: ManualClock) -> None:
-        self.server = server
-        self.clock = clock
-        self.candidates: list[Candidate] = []
-        self.history: list[tuple[str, str]] = []  # (identity, callback) across candidates
-
-    def join(self, *identities: str, gate: threading.Barrier | None = None) -> list[Candidate]:
-        """Start candidates together; return once each has made its first attempt."""
-        made = [Candidate(self.server, self.clock, i, self.history) for i in identities]
-        self.candidates += made
-        for candidate in made:
-            candidate.kube.gate = gate
-            candidate.thread.start()
-        for candidate in made:
-            wait_for(lambda c=candidate: c.clock.waits >= 1)
-        return made
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        self.settle()
-
-    def settle(self) -> None:
-        """Wait until every running candidate has acted on the clock as it is now: its second
-        wait from here begins after it read the clock, and after the attempt that was due."""
-        marks = [(c, c.clock.waits) for c in self.candidates if c.thread.is_alive()]
-        for candidate, mark in marks:
-            wait_for(lambda c=candidate, m=mark: c.clock.waits >= m + 2)
-
-    def leaders(self) -> list[str]:
-        return [c.identity for c in self.candidates if c.leading]
-
-    def lease(self) -> dict[str, Any]:
-        lease = self.server.get("coordination.k8s.io/v1", "Lease", NAMESPACE, NAME)
-        assert lease is not None
-        spec: dict[str, Any] = lease["spec"]
-        return spec
-
-    def close(self) -> None:
-        for candidate in self.candidates:
-            candidate.stop.set()
-        for candidate in self.candidates:
-            candidate.thread.join(timeout=5)
-
-
-@pytest.fixture
-def election(server: FakeApiServer, clock: ManualClock) -> Iterator[Election]:
-    made = Election(server, clock)
-    yield made
-    made.close()
 
 
 def test_one_of_two_leads_and_keeps_the_lease(election: Election) -> None:

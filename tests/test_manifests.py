@@ -31,8 +31,8 @@ from scalers.proportional.loop import Config
 from scalers.proportional.params import parse_default_params
 from scalers.proportional.targets import Target
 from scalers.resources import DEPLOYMENT, HPA
-from tests.conftest import START, hpa, wait_for
-from tests.test_proportional_loop import add_nodes, coredns_hpa, workload
+from tests.builders import add_nodes, coredns_hpa, hpa, workload
+from tests.support import START, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"
@@ -308,11 +308,9 @@ ACTIONS = json.dumps(
 
 
 def annotated_deployment() -> dict[str, Any]:
-    obj = workload("Deployment", "report-worker", replicas=0)
-    obj["metadata"]["namespace"] = "batch"
     actions = [{"schedule": "0 9 * * *", "replicas": 6}, {"schedule": "0 18 * * *", "replicas": 0}]
-    obj["metadata"]["annotations"] = {"zalando.org/schedule-actions": json.dumps(actions)}
-    return obj
+    notes = {"zalando.org/schedule-actions": json.dumps(actions)}
+    return workload("Deployment", "report-worker", replicas=0, namespace="batch", annotations=notes)
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ from scalers.clock import ManualClock
 from scalers.controller import Controller, Election, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.proportional.loop import Config
-from tests.conftest import START, hpa, wait_for
-from tests.test_proportional_loop import add_nodes, configmap, coredns_hpa
+from tests.builders import add_nodes, configmap, coredns_hpa, hpa
+from tests.support import HPA, START, hpa_patches, wait_for
 
-HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 # Scheduled at 08:00 (START): 2, from Sunday 18:00; at 09:00 it fires 10.
 ACTIONS = json.dumps(
     [{"schedule": "0 9 * * *", "minReplicas": 10}, {"schedule": "0 18 * * *", "minReplicas": 2}]
@@ -81,10 +80,6 @@ def min_replicas(server: FakeApiServer, namespace: str = "shop", name: str = "we
     return int(obj["spec"]["minReplicas"])
 
 
-def hpa_patches(server: FakeApiServer) -> list[Any]:
-    return [r for r in server.requests if r.method == "PATCH" and "horizontalpod" in r.path]
-
-
 def test_two_replicas_share_a_lease_and_only_the_leader_writes(server, clock, start):
     server.create(hpa("web", ACTIONS, 2, 20))
     clock.set(NINE - timedelta(seconds=10))
@@ -107,7 +102,7 @@ def test_a_dead_leader_is_replaced_and_the_fire_in_between_is_applied_late(serve
     a = start("a")
     run_clock(clock, a.controller.elector.is_leader)
     b = start("b")
-    run_clock(clock, lambda: b.controller.schedule.heartbeat is not None)
+    run_clock(clock, lambda: "schedule" in b.controller.runner.heartbeats)
     run_clock(clock, lambda: clock.now() >= NINE - timedelta(seconds=5))
     assert a.controller.elector.is_leader() and min_replicas(server) == 2
     a.controller.elector._release = lambda: None  # killed: it never gives the Lease up
@@ -133,12 +128,12 @@ def test_a_loop_that_raises_is_restarted_while_the_other_keeps_firing(server, cl
     clock.set(NINE - timedelta(seconds=10))
     crashes = []
 
-    def crash_once(original: Callable[[], Any]) -> Callable[[], Any]:
-        def evaluate() -> Any:
+    def crash_once(original: Callable[..., Any]) -> Callable[..., Any]:
+        def evaluate(*args: Any) -> Any:
             if not crashes:
                 crashes.append(clock.now())
                 raise RuntimeError("boom")
-            return original()
+            return original(*args)
 
         return evaluate
 
@@ -168,14 +163,14 @@ def test_healthz_fails_while_a_loop_is_stuck(server, clock, start):
     port = r.controller.health_port
     assert get(port, "/healthz") == (200, "ok\n")
     stuck, release = threading.Event(), threading.Event()
-    tick = r.controller.schedule.tick
+    evaluate = r.controller.schedule.evaluate
 
-    def hang(now: Any, **options: Any) -> Any:
+    def hang(now: Any, term: int) -> Any:
         stuck.set()
         release.wait()
-        return tick(now, **options)
+        return evaluate(now, term)
 
-    r.controller.schedule.tick = hang
+    r.controller.schedule.evaluate = hang  # type: ignore[method-assign]
     try:
         wait_for(stuck.is_set)
         clock.advance(60 * 2 + 31)  # twice the schedule loop's period, and the grace

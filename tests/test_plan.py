@@ -14,8 +14,7 @@ from scalers.manifests import Manifest, load, schedule_of, validate
 from scalers.plan import make_plan, next_fires, proportional_plan, render_table
 from scalers.proportional.params import ClusterStatus
 from scalers.schedule.annotation import Schedule
-from tests.conftest import hpa
-from tests.test_proportional_loop import node
+from tests.builders import hpa, node
 
 SCALERS = [sys.executable, "-m", "scalers.cli"]
 EXAMPLES = Path(__file__).parents[1] / "examples"

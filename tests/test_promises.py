@@ -6,36 +6,34 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from scalers import metrics
-from scalers.clock import ManualClock
 from scalers.controller import Controller, Election, Settings
 from scalers.fakeapi import FakeApiServer
-from scalers.kube.events import EventRecorder
-from scalers.proportional import loop as proportional_loop
-from scalers.proportional.loop import Config, ProportionalLoop
+from scalers.kube import writer
 from scalers.proportional.targets import Target
 from scalers.resources import HPA as HPA_RESOURCE
-from scalers.schedule import loop as schedule_loop
-from tests.conftest import Switch, client_of, hpa, sync, wait_for
-from tests.test_schedule_loop import BUSINESS_HOURS, HPA, SCHEDULE, at, events_for, patches
+from tests.builders import configmap, hpa, node
+from tests.support import (
+    BUSINESS_HOURS,
+    HPA,
+    SCHEDULE,
+    Switch,
+    at,
+    events_for,
+    min_max,
+    patches,
+    reasons,
+    wait_for,
+)
 
 NS = "kube-system"
 SUSPEND = "kube-scalers.io/suspend"
-
-
-def reasons(server: FakeApiServer, name: str) -> list[str]:
-    return [e["reason"] for e in events_for(server, name)]
-
-
-def min_max(server: FakeApiServer, name: str, namespace: str = "shop") -> tuple[int, int]:
-    spec = server.get(*HPA, namespace, name)["spec"]
-    return spec["minReplicas"], spec["maxReplicas"]
 
 
 def scheduled(name: str) -> set[str]:
@@ -47,87 +45,24 @@ def scheduled(name: str) -> set[str]:
     }
 
 
-def losing_before_the_write(
-    module: Any, monkeypatch: pytest.MonkeyPatch, lose: Callable[[], None]
-) -> None:
+def losing_before_the_write(monkeypatch: pytest.MonkeyPatch, lose: Callable[[], None]) -> None:
     """Leadership is lost after the loop decided a write and before it is sent."""
-    real = module.write_spec_fields
+    real = writer.write_spec_fields
 
     def write(*args: Any, **kwargs: Any) -> Any:
         lose()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "write_spec_fields", write)
-
-
-# -- builders ---------------------------------------------------------------------------------
-
-
-class Proportional:
-    """A proportional loop with switchable leadership, watches for real, passes called here."""
-
-    def __init__(self, server: FakeApiServer, clock: ManualClock, config: Config) -> None:
-        self.kube = client_of(server)
-        self.events = EventRecorder(self.kube, clock)
-        self.leadership = Switch()
-        self.loop = ProportionalLoop(
-            self.kube, clock, self.events, config, leadership=self.leadership
-        )
-        self.stop = threading.Event()
-        self.loop.watches.start(self.stop)
-        wait_for(self.loop.watches.synced)
-
-    def evaluate(self) -> list[Any]:
-        sync(self.kube, self.loop.watches.informers)
-        outcomes = self.loop.evaluate()
-        self.events.flush()
-        return outcomes
-
-    def close(self) -> None:
-        self.stop.set()
-        self.loop.watches.stop()
-
-
-@pytest.fixture
-def proportional(
-    server: FakeApiServer, clock: ManualClock
-) -> Iterator[Callable[..., Proportional]]:
-    made: list[Proportional] = []
-
-    def make(**config: Any) -> Proportional:
-        made.append(Proportional(server, clock, Config(**config)))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
+    monkeypatch.setattr(writer, "write_spec_fields", write)
 
 
 def cluster(server: FakeApiServer, params: dict[str, Any], floor: int = 3) -> None:
     """Two 4-core nodes, the coredns HPA and the ConfigMap's one mode."""
     for i in range(2):
-        server.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": f"node-{i}"},
-                "spec": {},
-                "status": {
-                    "allocatable": {"cpu": "4", "memory": "16Gi"},
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                },
-            }
-        )
+        server.create(node(f"node-{i}", unschedulable=None, labels=None))
     server.create(hpa("coredns", None, floor, 20, namespace=NS), manager="git")
     [(mode, value)] = params.items()
-    server.create(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "dns-autoscaler", "namespace": NS},
-            "data": {mode: json.dumps(value)},
-        }
-    )
+    server.create(configmap({mode: json.dumps(value)}))
 
 
 # -- suspend ------------------------------------------------------------------------------------
@@ -167,11 +102,11 @@ def test_suspend_pauses_the_object_where_the_schedule_would_change_it(server, ha
 )
 def test_an_hpa_floor_is_never_set_below_one(server, proportional, ladder):
     cluster(server, {"ladder": ladder}, floor=3)
-    p = proportional(targets=(Target(HPA_RESOURCE, "coredns"),))
+    p = proportional(leadership=Switch(), targets=(Target(HPA_RESOURCE, "coredns"),))
 
     [outcome] = p.evaluate()
 
-    assert (outcome.action, outcome.changes) == ("write", {"minReplicas": (3, 1)})
+    assert (outcome.action, outcome.values) == ("write", {"minReplicas": (3, 1)})
     assert min_max(server, "coredns", NS) == (1, 20)
 
 
@@ -212,7 +147,7 @@ def test_a_fire_lost_in_a_hand_over_is_applied_by_the_next_leader(server, clock,
     settings = Settings(timezone=ZoneInfo("UTC"), election=Election(identity="a"))
     controller = Controller(server.api_client(), clock, settings)
     assert controller.elector is not None and controller.schedule is not None
-    elector, loop = controller.elector, controller.schedule
+    elector = controller.elector
     paused = threading.Event()
 
     def pause() -> None:
@@ -220,12 +155,12 @@ def test_a_fire_lost_in_a_hand_over_is_applied_by_the_next_leader(server, clock,
             paused.set()
             clock.advance(settings.election.renew_deadline + 1)  # type: ignore[union-attr]
 
-    losing_before_the_write(schedule_loop, monkeypatch, pause)
+    losing_before_the_write(monkeypatch, pause)
     stop = threading.Event()
     thread = threading.Thread(target=controller.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        wait_for(lambda: elector.term() == 1 and loop.last_tick is not None)
+        wait_for(lambda: elector.term() == 1 and "schedule" in controller.runner.heartbeats)
         server.reset_requests()
         clock.set(at(9, 0))
         wait_for(paused.is_set)
@@ -283,7 +218,7 @@ def test_the_schedule_loop_does_not_write_once_leadership_is_lost(server, harnes
     server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
     h.tick(at(8, 0))
-    losing_before_the_write(schedule_loop, monkeypatch, h.leadership.lose)
+    losing_before_the_write(monkeypatch, h.leadership.lose)
     server.reset_requests()
 
     outcomes = h.tick(at(9, 0))
@@ -297,8 +232,8 @@ def test_the_proportional_loop_does_not_write_once_leadership_is_lost(
     server, proportional, monkeypatch
 ):
     cluster(server, {"linear": {"nodesPerReplica": 1}}, floor=1)  # two nodes: floor 2
-    p = proportional(targets=(Target(HPA_RESOURCE, "coredns"),))
-    losing_before_the_write(proportional_loop, monkeypatch, p.leadership.lose)
+    p = proportional(leadership=Switch(), targets=(Target(HPA_RESOURCE, "coredns"),))
+    losing_before_the_write(monkeypatch, p.leadership.lose)
     server.reset_requests()
 
     outcomes = p.evaluate()

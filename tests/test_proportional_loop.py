@@ -6,126 +6,21 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 
-from scalers.clock import ManualClock, SystemClock
-from scalers.fakeapi import FakeApiServer
 from scalers.kube.events import EventRecorder
 from scalers.proportional.loop import FIELD_MANAGER, Config, ProportionalLoop
 from scalers.proportional.targets import Target
-from scalers.resources import DEPLOYMENT, EVENT, HPA, REPLICASET, STATEFULSET
-from tests.conftest import client_of, hpa, sync, wait_for
+from scalers.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET
+from scalers.runner import Runner
+from tests.builders import add_nodes, configmap, coredns_hpa, hpa, node, workload
+from tests.support import client_of, sync, wait_for
 
 NS = "kube-system"
+HPA_KEY = ("autoscaling/v2", "HorizontalPodAutoscaler")
 LINEAR = {"linear": json.dumps({"coresPerReplica": 4, "nodesPerReplica": 2, "min": 1})}
-
-
-def node(
-    name: str,
-    cpu: str = "4",
-    ready: bool = True,
-    unschedulable: bool = False,
-    labels: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"unschedulable": unschedulable},
-        "status": {
-            "allocatable": {"cpu": cpu, "memory": "16Gi"},
-            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-        },
-    }
-
-
-def configmap(data: dict[str, str], name: str = "dns-autoscaler") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": NS},
-        "data": data,
-    }
-
-
-def workload(kind: str, name: str, replicas: int = 2) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": "coredns:1.11"}]},
-            },
-        },
-    }
-
-
-class Proportional:
-    """A proportional loop whose watches run for real and whose passes the test calls."""
-
-    def __init__(
-        self, server: FakeApiServer, clock: ManualClock, config: Config, dry_run: bool
-    ) -> None:
-        self.server = server
-        self.kube = client_of(server)
-        self.events = EventRecorder(None if dry_run else self.kube, clock)
-        self.loop = ProportionalLoop(self.kube, clock, self.events, config, dry_run=dry_run)
-        self.stop = threading.Event()
-        self.loop.watches.start(self.stop)
-        wait_for(self.loop.watches.synced)
-
-    def evaluate(self) -> list[Any]:
-        sync(self.kube, self.loop.watches.informers)
-        outcomes = self.loop.evaluate()
-        self.events.flush()
-        return outcomes
-
-    def hpa(self, name: str = "coredns") -> dict[str, Any]:
-        obj = self.server.get("autoscaling/v2", "HorizontalPodAutoscaler", NS, name)
-        assert obj is not None
-        return obj
-
-    def posted_events(self) -> list[dict[str, Any]]:
-        return self.kube.list(EVENT)[0]
-
-    def event_reasons(self) -> list[str]:
-        return [e["reason"] for e in self.posted_events()]
-
-    def close(self) -> None:
-        self.stop.set()
-        self.loop.watches.stop()
-
-
-@pytest.fixture
-def proportional(
-    server: FakeApiServer, clock: ManualClock
-) -> Iterator[Callable[..., Proportional]]:
-    made: list[Proportional] = []
-
-    def make(dry_run: bool = False, **config: Any) -> Proportional:
-        made.append(Proportional(server, clock, Config(**config), dry_run))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
-
-
-def coredns_hpa(min_replicas: int = 2, max_replicas: int = 20) -> dict[str, Any]:
-    return hpa("coredns", None, min_replicas, max_replicas, namespace=NS)
-
-
-def add_nodes(server: FakeApiServer, count: int, cpu: str = "4", first: int = 0) -> None:
-    for i in range(first, first + count):
-        server.create(node(f"node-{i}", cpu))
 
 
 def metric(name: str, **labels: str) -> float:
@@ -142,7 +37,7 @@ def test_sizes_the_hpa_floor_and_changes_nothing_else(server, proportional):
     [outcome] = p.evaluate()
 
     after = p.hpa()
-    assert (outcome.action, outcome.changes) == ("write", {"minReplicas": (2, 6)})
+    assert (outcome.action, outcome.values) == ("write", {"minReplicas": (2, 6)})
     assert after["spec"]["minReplicas"] == 6
     expected = copy.deepcopy(before)
     expected["spec"]["minReplicas"] = 6
@@ -167,8 +62,8 @@ def test_no_request_when_the_floor_is_already_right(server, proportional):
     sync(p.kube, p.loop.watches.informers)
     server.reset_requests()
 
-    assert p.loop.evaluate() == []
-    assert p.loop.evaluate() == []
+    assert p.loop.evaluate(p.clock.now(), 0) == []
+    assert p.loop.evaluate(p.clock.now(), 0) == []
     assert server.requests == []  # a pass reads the caches only
 
 
@@ -225,7 +120,7 @@ def test_a_floor_above_max_replicas_is_clamped_with_a_warning(server, proportion
 
     [outcome] = p.evaluate()
 
-    assert outcome.changes == {"minReplicas": (2, 10)}
+    assert outcome.values == {"minReplicas": (2, 10)}
     assert p.hpa()["spec"]["maxReplicas"] == 10
     [warning] = [e for e in p.posted_events() if e["reason"] == "ProportionalClamped"]
     assert warning["type"] == "Warning"
@@ -247,7 +142,7 @@ def test_workload_targets_scale_through_the_scale_subresource(server, proportion
 
     [outcome] = p.evaluate()
 
-    assert outcome.changes == {"replicas": (2, 6)}
+    assert outcome.values == {"replicas": (2, 6)}
     obj = server.get("apps/v1", resource.kind, NS, name)
     assert obj is not None and obj["spec"]["replicas"] == 6
     [patch] = [r for r in server.requests if r.method == "PATCH"]
@@ -347,7 +242,7 @@ def test_drift_is_repaired_at_the_next_pass(server, proportional):
 
     [outcome] = p.evaluate()
 
-    assert outcome.changes == {"minReplicas": (1, 6)}
+    assert outcome.values == {"minReplicas": (1, 6)}
 
 
 def test_a_failed_write_is_retried_at_the_next_pass(server, proportional):
@@ -387,36 +282,50 @@ def test_a_missing_target_is_sized_when_it_appears(server, proportional):
 
     server.create(coredns_hpa())
     [outcome] = p.evaluate()
-    assert outcome.changes == {"minReplicas": (2, 6)}
+    assert outcome.values == {"minReplicas": (2, 6)}
 
 
-def test_a_burst_of_nodes_costs_one_write_and_is_seen_within_seconds(server):
-    """The real loop on the system clock: watch-driven, debounced."""
+def test_a_burst_of_nodes_costs_one_write_once_it_has_settled(server, clock):
+    """The loop as the runner drives it, on virtual time: watch-driven, debounced. (How soon
+    a change is written in wall-clock time is bench/proportional_bench.py's figure.)"""
     server.create(coredns_hpa(min_replicas=1, max_replicas=1000))
     server.create(configmap({"linear": json.dumps({"nodesPerReplica": 1})}))
     add_nodes(server, 2)
     kube = client_of(server)
-    clock = SystemClock()
-    loop = ProportionalLoop(
-        kube, clock, EventRecorder(kube, clock), Config(resync_seconds=300, debounce_seconds=1.0)
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=loop.run, args=(stop,))
+    config = Config(resync_seconds=300, debounce_seconds=1.0)
+    loop = ProportionalLoop(kube, clock, EventRecorder(kube, clock), config)
+    runner, stop = Runner([loop], clock), threading.Event()
+    thread = threading.Thread(target=runner.run_loop, args=(loop, stop))
     thread.start()
+
+    def settled() -> None:
+        """The caches hold what the server has, and the loop sleeps (resync or debounce)."""
+        sync(kube, loop.watches.informers)
+        wait_for(lambda: clock.waiting() == 1)
+
+    def floor() -> int:
+        return server.get(*HPA_KEY, NS, "coredns")["spec"]["minReplicas"]
+
     try:
-        floor = lambda: server.get("autoscaling/v2", "HorizontalPodAutoscaler", NS, "coredns")[  # noqa: E731
-            "spec"
-        ]["minReplicas"]
         wait_for(lambda: floor() == 2)
+        settled()
         server.reset_requests()
 
         add_nodes(server, 500, first=2)
+        settled()  # in the debounce, woken by the first node: nothing written yet
+        assert floor() == 2
+        clock.advance(0.5)
+        settled()
+        assert floor() == 2
+        clock.advance(0.5)  # the burst has settled: one pass, one write
 
         wait_for(lambda: floor() == 502)
-        patches = [r for r in server.requests if r.method == "PATCH"]
-        assert len(patches) == 1
+        settled()
+        assert len([r for r in server.requests if r.method == "PATCH"]) == 1
 
         server.delete("v1", "Node", None, "node-0")
+        settled()
+        clock.advance(1.0)
         wait_for(lambda: floor() == 501)
     finally:
         stop.set()
@@ -439,7 +348,7 @@ def test_a_proportional_target_keeps_its_floor_and_its_schedule_is_not_applied(
     p.evaluate()
     outcomes = schedule.tick()
 
-    assert [(o.name, o.changes) for o in outcomes] == [
+    assert [(o.name, o.values) for o in outcomes] == [
         ("web", {"minReplicas": (2, 12), "maxReplicas": (20, 30)})
     ]
     assert p.hpa()["spec"] == p.hpa()["spec"] | {"minReplicas": 6, "maxReplicas": 20}
@@ -456,8 +365,8 @@ def test_a_write_the_watch_has_not_brought_back_is_not_sent_again(server, propor
     p.close()  # the caches stand still from here: our write never comes back through them
     server.reset_requests()
 
-    [outcome] = p.loop.evaluate()
-    assert p.loop.evaluate() == []
+    [outcome] = p.loop.evaluate(p.clock.now(), 0)
+    assert p.loop.evaluate(p.clock.now(), 0) == []
 
-    assert outcome.changes == {"minReplicas": (2, 6)}
+    assert outcome.values == {"minReplicas": (2, 6)}
     assert len([r for r in server.requests if r.method == "PATCH"]) == 1

@@ -7,50 +7,31 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from kubernetes.utils.quantity import parse_quantity
 
 from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus
+from tests.builders import READY, kubelet_node
 
-READY = {"type": "Ready", "status": "True"}
 
-
-def node(
-    cpu: str | None = "4",
-    conditions: list[dict[str, str]] | None = None,
-    unschedulable: bool | None = None,
-    capacity: str = "64",
-) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "capacity": {"cpu": capacity, "memory": "16Gi"},
-        "allocatable": {"memory": "15Gi"} | ({"cpu": cpu} if cpu is not None else {}),
-        "conditions": [{"type": "MemoryPressure", "status": "False"}, READY]
-        if conditions is None
-        else conditions,
-    }
-    spec = {} if unschedulable is None else {"unschedulable": unschedulable}
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": "n"},
-        "spec": spec,
-        "status": status,
-    }
+def share(node: dict[str, Any]) -> NodeShare:
+    return node_share(node, parse_quantity)
 
 
 @pytest.mark.parametrize(
     ("raw", "schedulable"),
     [
-        (node(), True),
-        (node(unschedulable=False), True),
-        (node(unschedulable=True), False),
-        (node(conditions=[{"type": "Ready", "status": "False"}]), False),
-        (node(conditions=[{"type": "Ready", "status": "Unknown"}]), False),
-        (node(conditions=[{"type": "MemoryPressure", "status": "False"}]), False),
-        (node(conditions=[]), False),
+        (kubelet_node(), True),
+        (kubelet_node(unschedulable=False), True),
+        (kubelet_node(unschedulable=True), False),
+        (kubelet_node(conditions=[{"type": "Ready", "status": "False"}]), False),
+        (kubelet_node(conditions=[{"type": "Ready", "status": "Unknown"}]), False),
+        (kubelet_node(conditions=[{"type": "MemoryPressure", "status": "False"}]), False),
+        (kubelet_node(conditions=[]), False),
         ({"metadata": {"name": "bare"}}, False),
-        (node(unschedulable=True, conditions=[READY]), False),
-        (node(conditions=[{"type": "Ready", "status": "False"}, READY]), True),
-        (node(conditions=[READY, {"type": "Ready", "status": "Unknown"}]), True),
+        (kubelet_node(unschedulable=True, conditions=[READY]), False),
+        (kubelet_node(conditions=[{"type": "Ready", "status": "False"}, READY]), True),
+        (kubelet_node(conditions=[READY, {"type": "Ready", "status": "Unknown"}]), True),
     ],
     ids=[
         "ready",
@@ -67,7 +48,7 @@ def node(
     ],
 )
 def test_schedulable_means_not_cordoned_and_ready(raw: dict[str, Any], schedulable: bool) -> None:
-    assert node_share(raw).schedulable is schedulable
+    assert share(raw).schedulable is schedulable
 
 
 @pytest.mark.parametrize(
@@ -81,22 +62,22 @@ def test_schedulable_means_not_cordoned_and_ready(raw: dict[str, Any], schedulab
     ],
 )
 def test_cores_are_allocatable_cpu_not_capacity(cpu: str | None, cores: Decimal) -> None:
-    assert node_share(node(cpu=cpu, capacity="64")).cores == cores
+    assert share(kubelet_node(cpu=cpu, capacity="64")).cores == cores
 
 
 def test_a_malformed_quantity_is_an_error() -> None:
     with pytest.raises(ValueError):
-        node_share(node(cpu="four"))
+        share(kubelet_node(cpu="four"))
 
 
 def test_totals_count_every_node_and_schedulable_only_the_usable_ones() -> None:
     nodes = [
-        node(cpu="4"),
-        node(cpu="8", unschedulable=True),
-        node(cpu="16", conditions=[{"type": "Ready", "status": "False"}]),
-        node(cpu="2"),
+        kubelet_node(cpu="4"),
+        kubelet_node(cpu="8", unschedulable=True),
+        kubelet_node(cpu="16", conditions=[{"type": "Ready", "status": "False"}]),
+        kubelet_node(cpu="2"),
     ]
-    assert cluster_status(node_share(n) for n in nodes) == ClusterStatus(
+    assert cluster_status(share(n) for n in nodes) == ClusterStatus(
         total_nodes=4, schedulable_nodes=2, total_cores=30, schedulable_cores=6
     )
 
@@ -114,7 +95,7 @@ def test_totals_count_every_node_and_schedulable_only_the_usable_ones() -> None:
 )
 def test_milli_cpus_are_summed_then_rounded_up_once(cpus: list[str], cores: int) -> None:
     result = cluster_status(
-        NodeShare(schedulable=True, cores=node_share(node(cpu=c)).cores) for c in cpus
+        NodeShare(schedulable=True, cores=share(kubelet_node(cpu=c)).cores) for c in cpus
     )
     assert (result.total_cores, result.schedulable_cores) == (cores, cores)
     assert result.total_nodes == result.schedulable_nodes == len(cpus)
@@ -149,7 +130,7 @@ def test_the_essentials_of_a_node_count_the_same_as_the_whole_node() -> None:
         {**node, "status": {"conditions": []}},
         {**node, "spec": {}, "status": false_first},
     ):
-        assert node_share(essentials(variant)) == node_share(variant)
-    assert node_share(essentials({**node, "spec": {}, "status": false_first})).schedulable
+        assert share(essentials(variant)) == share(variant)
+    assert share(essentials({**node, "spec": {}, "status": false_first})).schedulable
     assert essentials(node)["metadata"] == {"name": "n", "resourceVersion": "7"}
     assert "images" not in essentials(node)["status"]

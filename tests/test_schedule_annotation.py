@@ -54,6 +54,15 @@ def rejected(text: str, **kwargs: Any) -> Rejected:
     return result
 
 
+def rejected_naming_field(field: str, value: Any) -> None:
+    """One action setting `field` to `value` is refused as an InvalidAction that names both."""
+    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
+
+    assert result.reason == "InvalidAction"
+    assert "action 1" in result.message
+    assert field in result.message
+
+
 def test_design_example_parses_into_two_rules():
     schedule = accepted(DESIGN_EXAMPLE)
 
@@ -204,11 +213,7 @@ def test_action_setting_neither_min_nor_max_is_rejected():
     ],
 )
 def test_hpa_bounds_below_one_are_rejected(field, value):
-    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
-
-    assert result.reason == "InvalidAction"
-    assert "action 1" in result.message
-    assert field in result.message
+    rejected_naming_field(field, value)
 
 
 def test_min_above_max_in_one_action_is_rejected_naming_both():
@@ -229,11 +234,7 @@ def test_min_equal_to_max_is_accepted():
 @pytest.mark.parametrize("field", ["minReplicas", "maxReplicas"])
 @pytest.mark.parametrize("value", [True, False, 1.5, "1.5", "ten", "", " ", "1e3", [], {}])
 def test_non_integer_values_are_rejected(field, value):
-    result = rejected(actions({"schedule": "0 9 * * *", field: value}))
-
-    assert result.reason == "InvalidAction"
-    assert "action 1" in result.message
-    assert field in result.message
+    rejected_naming_field(field, value)
 
 
 def test_each_action_has_its_own_zone():

@@ -400,22 +400,19 @@ def test_a_field_without_change_time_is_not_an_override():
 
 
 @pytest.mark.parametrize("planner", [plan_fire, plan_catch_up])
-def test_scheduled_min_above_current_max_is_refused(planner):
-    plan = planner({MIN: sched(MIN, 50)}, {MIN: FieldState(10), MAX: FieldState(40)})
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [(MIN, 50, ("50", "40")), (MAX, 5, ("10", "5"))],
+    ids=["min above current max", "max below current min"],
+)
+def test_a_scheduled_value_crossing_the_other_current_bound_is_refused(
+    planner, field, value, named
+):
+    plan = planner({field: sched(field, value)}, {MIN: FieldState(10), MAX: FieldState(40)})
 
     assert plan.refused is not None
-    assert "50" in plan.refused
-    assert "40" in plan.refused
-    assert plan.writes == {}
-
-
-@pytest.mark.parametrize("planner", [plan_fire, plan_catch_up])
-def test_scheduled_max_below_current_min_is_refused(planner):
-    plan = planner({MAX: sched(MAX, 5)}, {MIN: FieldState(10), MAX: FieldState(40)})
-
-    assert plan.refused is not None
-    assert "10" in plan.refused
-    assert "5" in plan.refused
+    for number in named:
+        assert number in plan.refused
     assert plan.writes == {}
 
 

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from scalers.kube.client import Kube
-from scalers.resources import EVENT
-from scalers.schedule.loop import FIELD_MANAGER, RETRY_AFTER
-from tests.conftest import START, hpa
+from scalers.kube.writer import RETRY_AFTER
+from scalers.schedule.loop import FIELD_MANAGER
+from tests.builders import hpa, workload
+from tests.support import BUSINESS_HOURS, HPA, SCHEDULE, START, at, events_for, patches
 
-HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
-SCHEDULE = "zalando.org/schedule-actions"
 START_TEXT = START.strftime("%Y-%m-%dT%H:%M:%SZ")
-BUSINESS_HOURS = json.dumps(
-    [
-        {"schedule": "0 9 * * 1-5", "minReplicas": 10, "maxReplicas": 40},
-        {"schedule": "0 18 * * 1-5", "minReplicas": "2", "maxReplicas": 20},
-    ]
-)
-
-
-def at(hour: int, minute: int = 0, second: float = 0.0, day: int = 2) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC) + timedelta(seconds=second)
 
 
 def without_bookkeeping(obj: dict[str, Any]) -> dict[str, Any]:
@@ -33,15 +21,6 @@ def without_bookkeeping(obj: dict[str, Any]) -> dict[str, Any]:
     for key in ("resourceVersion", "managedFields", "generation"):
         result["metadata"].pop(key, None)
     return result
-
-
-def patches(server: Any) -> list[Any]:
-    return [r for r in server.requests if r.method == "PATCH"]
-
-
-def events_for(server: Any, name: str) -> list[dict[str, Any]]:
-    items, _ = Kube(server.api_client()).list(EVENT, "shop")
-    return [e for e in items if e["involvedObject"]["name"] == name]
 
 
 def test_a_fire_changes_min_and_max_and_nothing_else(server, harness):
@@ -57,7 +36,7 @@ def test_a_fire_changes_min_and_max_and_nothing_else(server, harness):
     expected = copy.deepcopy(without_bookkeeping(before))
     expected["spec"].update(minReplicas=10, maxReplicas=40)
     assert without_bookkeeping(after) == expected
-    assert [(o.reason, o.action, o.changes) for o in outcomes] == [
+    assert [(o.reason, o.action, o.values) for o in outcomes] == [
         ("fire", "write", {"minReplicas": (2, 10), "maxReplicas": (20, 40)})
     ]
     assert len(patches(server)) == 1, "min and max go in one request"
@@ -274,7 +253,7 @@ def test_a_failed_write_is_retried(server, harness):
     assert [o.action for o in h.tick(at(9, 0))] == ["failed"]
     assert server.get(*HPA, "shop", "web")["spec"]["minReplicas"] == 2
 
-    h.tick(at(9, 0) + RETRY_AFTER)
+    h.tick(at(9, 0) + timedelta(seconds=RETRY_AFTER))
     assert server.get(*HPA, "shop", "web")["spec"]["minReplicas"] == 10
 
 
@@ -288,7 +267,7 @@ def test_a_write_the_server_refuses_as_invalid_is_reported_not_retried(server, h
 
     assert [o.action for o in h.tick(at(9, 0))] == ["failed"]
     server.reset_requests()
-    h.tick(at(9, 0) + RETRY_AFTER)
+    h.tick(at(9, 0) + timedelta(seconds=RETRY_AFTER))
 
     assert patches(server) == []
     failures = [e for e in events_for(server, "web") if e["reason"] == "ScheduleWriteFailed"]
@@ -296,30 +275,12 @@ def test_a_write_the_server_refuses_as_invalid_is_reported_not_retried(server, h
 
 
 def test_deployment_replicas_go_through_the_scale_subresource(server, harness):
-    server.create(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": "worker",
-                "namespace": "shop",
-                "annotations": {
-                    "zalando.org/schedule-actions": json.dumps(
-                        [{"schedule": "0 9 * * *", "replicas": 6}]
-                    )
-                },
-            },
-            "spec": {
-                "replicas": 0,
-                "selector": {"matchLabels": {"app": "worker"}},
-                "template": {
-                    "metadata": {"labels": {"app": "worker"}},
-                    "spec": {"containers": [{"name": "w", "image": "busybox"}]},
-                },
-            },
-        },
-        manager="git",
-    )
+    actions = json.dumps([{"schedule": "0 9 * * *", "replicas": 6}])
+    worker = workload(
+        "Deployment", "worker", 0, namespace="shop", container="w", image="busybox",
+        annotations={SCHEDULE: actions},
+    )  # fmt: skip
+    server.create(worker, manager="git")
     h = harness()
     server.reset_requests()
 

@@ -12,21 +12,22 @@ from typing import Any
 from scalers import metrics
 from scalers.clock import ManualClock
 from scalers.health import Health
-from scalers.kube import patch
+from scalers.kube import writer
+from scalers.kube.informer import Watches
 from scalers.runner import CRASHES, Runner
-from scalers.schedule import loop as schedule_loop
+from scalers.schedule import track
 from scalers.schedule.agenda import Agenda
-from tests.conftest import Switch, hpa, wait_for
-from tests.test_schedule_loop import BUSINESS_HOURS, HPA, at, events_for, patches
-
-
-def reasons(server: Any, name: str) -> list[str]:
-    return [e["reason"] for e in events_for(server, name)]
-
-
-def min_max(server: Any, name: str) -> tuple[int, int]:
-    spec = server.get(*HPA, "shop", name)["spec"]
-    return spec["minReplicas"], spec["maxReplicas"]
+from tests.builders import hpa
+from tests.support import (
+    BUSINESS_HOURS,
+    HPA,
+    Switch,
+    at,
+    min_max,
+    patches,
+    reasons,
+    wait_for,
+)
 
 
 def rejected(reason: str) -> float:
@@ -38,9 +39,9 @@ def rejected(reason: str) -> float:
 
 def test_annotations_are_parsed_on_change_not_in_the_pass(server, harness, monkeypatch):
     parsed: list[str] = []
-    real = schedule_loop.parse_schedule
+    real = track.parse_schedule
     monkeypatch.setattr(
-        schedule_loop, "parse_schedule", lambda text, *a: parsed.append(text) or real(text, *a)
+        track, "parse_schedule", lambda text, *a: parsed.append(text) or real(text, *a)
     )
     server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
@@ -144,17 +145,18 @@ def test_a_pass_does_not_wait_for_its_writes(server, harness, monkeypatch):
     h = harness()
     h.tick(at(8, 0))
     release = threading.Event()
-    real = patch.write_spec_fields
+    real = writer.write_spec_fields
 
     def stuck(*args: Any, **kwargs: Any) -> Any:
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(schedule_loop, "write_spec_fields", stuck)
+    monkeypatch.setattr(writer, "write_spec_fields", stuck)
     h.clock.set(at(9, 0))
-    assert h.loop.tick(h.clock.now(), wait=False) == []  # returns while the write hangs
+    h.loop.evaluate(h.clock.now(), 1)  # returns while the write hangs
+    assert min_max(server, "web") == (2, 20)
     h.loop.catch_up()  # as a take-over would, while the write hangs
-    h.loop.tick(at(9, 0, 1), wait=False)  # the same object is not written twice at once
+    h.loop.evaluate(at(9, 0, 1), 1)  # the same object is not written twice at once
     release.set()
     wait_for(lambda: min_max(server, "web") == (10, 40))
     wait_for(lambda: h.loop.footprint()["writing"] == 0)
@@ -218,44 +220,55 @@ def test_a_bug_on_one_object_is_the_loops_error_not_the_users(server, harness, m
     server.create(hpa("web", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
     h.tick(at(8, 0))
-    real = patch.write_spec_fields
+    real = writer.write_spec_fields
 
     def buggy(kube: Any, resource: Any, namespace: str, name: str, *a: Any, **k: Any) -> Any:
         if name == "cursed":
             raise KeyError("a bug")
         return real(kube, resource, namespace, name, *a, **k)
 
-    monkeypatch.setattr(schedule_loop, "write_spec_fields", buggy)
+    monkeypatch.setattr(writer, "write_spec_fields", buggy)
     errors = metrics.LOOP_ERRORS.labels("schedule")._value.get()
     h.tick(at(9, 0))
 
     assert min_max(server, "web") == (10, 40)
     assert "ScheduleWriteFailed" not in reasons(server, "cursed")
     assert metrics.LOOP_ERRORS.labels("schedule")._value.get() == errors + 1
-    health = Health([h.loop], h.clock)
+    health = Health(Runner([h.loop], h.clock))
     assert not any("cursed" in p for p in health.problems())
     for second in (10, 20):
         h.tick(at(9, 0, second))
     assert any("shop/cursed" in p for p in health.problems())
 
-    monkeypatch.setattr(schedule_loop, "write_spec_fields", real)
+    monkeypatch.setattr(writer, "write_spec_fields", real)
     h.tick(at(9, 0, 30))
     assert min_max(server, "cursed") == (10, 40)
     assert health.problems() == []
 
 
 class Crashing:
-    name, period, heartbeat = "crashing", 60.0, None
+    """A loop whose watches break as soon as they start, until they have broken CRASHES times."""
+
+    name, period, debounce = "crashing", 60.0, 0.0
 
     def __init__(self) -> None:
         self.runs = 0
+        self.wake = threading.Event()
 
-    def run(self, stop: threading.Event) -> None:
+    def watch(self) -> Any:
         self.runs += 1
         if self.runs > CRASHES:
-            stop.wait()
-            return
+            return Watches([])
         raise RuntimeError("boom")
+
+    def resume(self) -> None: ...
+
+    def evaluate(self, now: datetime, term: int) -> None: ...
+
+    def standby(self) -> None: ...
+
+    def seconds_to_next(self) -> float:
+        return self.period
 
     def catch_up(self) -> None: ...
 
@@ -268,8 +281,8 @@ class Crashing:
 
 def test_a_loop_that_keeps_crashing_fails_healthz_naming_it():
     loop = Crashing()
-    runner = Runner([loop], restart_delay=0)
-    health = Health([loop], ManualClock(datetime(2026, 11, 2, tzinfo=UTC)), runner)
+    runner = Runner([loop], ManualClock(datetime(2026, 11, 2, tzinfo=UTC)), restart_delay=0)
+    health = Health(runner)
     stop = threading.Event()
     thread = threading.Thread(target=runner.run, args=(stop,))
     thread.start()
@@ -289,10 +302,11 @@ def test_a_restarted_loop_watches_with_new_informers(server, harness):
     server.delete(*HPA, "shop", "gone")  # while nothing watches: the new LIST cannot say so
     first = h.loop.watches
     stop = threading.Event()
-    thread = threading.Thread(target=h.loop.run, args=(stop,))
+    runner = Runner([h.loop], h.clock, h.leadership)
+    thread = threading.Thread(target=runner.run_loop, args=(h.loop, stop))
     thread.start()
     wait_for(lambda: h.loop.watches is not first and h.loop.synced())
-    wait_for(lambda: min_max(server, "web") == (2, 20) and h.loop.heartbeat is not None)
+    wait_for(lambda: min_max(server, "web") == (2, 20) and "schedule" in runner.heartbeats)
     assert h.loop.footprint()["tracked"] == 1
     stop.set()
     thread.join(10)
@@ -346,13 +360,13 @@ def test_writes_dropped_by_a_lost_lease_say_so_in_one_line(server, harness, monk
         server.create(hpa(f"web-{i}", BUSINESS_HOURS, 2, 20), manager="git")
     h = harness()
     h.tick(at(8, 0))
-    real = patch.write_spec_fields
+    real = writer.write_spec_fields
 
     def deposed(*args: Any, **kwargs: Any) -> Any:
         h.leadership.lose()  # the lease goes while the pass writes
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(schedule_loop, "write_spec_fields", deposed)
+    monkeypatch.setattr(writer, "write_spec_fields", deposed)
     server.reset_requests()
     outcomes = h.tick(at(9, 0))
 

@@ -14,7 +14,8 @@ from scalers.clock import SystemClock
 from scalers.controller import Controller, Election, Settings
 from scalers.fakeapi import FakeApiServer
 from scalers.proportional.loop import Config
-from tests.conftest import hpa, wait_for
+from tests.builders import hpa
+from tests.support import wait_for
 
 
 @pytest.fixture

@@ -12,26 +12,32 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from kubernetes.client import ApiException
-from urllib3.exceptions import HTTPError
+from kubernetes.utils.quantity import parse_quantity
 
 from scalers import metrics, names
 from scalers.clock import Clock
-from scalers.kube.client import Closed, Fenced, Kube, RetryLater, describe
+from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
 from scalers.kube.informer import Informer, Object, Watches
 from scalers.kube.lease import Always, Leadership
-from scalers.kube.patch import write_spec_fields
+from scalers.kube.writer import Writer
+from scalers.outcome import Change, Outcome
 from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
-from scalers.proportional.targets import Sizing, Target, size
-from scalers.report import Outcome, Reporter
+from scalers.proportional.targets import Target, size
+from scalers.report import Reporter
 from scalers.resources import CONFIGMAP, HPA, NODE
+from scalers.runner import Failures
 
 log = logging.getLogger(__name__)
 
 FIELD_MANAGER = "kube-scalers-proportional"
 LOOP = "proportional"
+# The Event (type, reason) that goes with what became of a write.
+EVENTS = {
+    "write": ("Normal", "ProportionalScale"),
+    "failed": ("Warning", "ProportionalWriteFailed"),
+}
 
 
 @dataclass(frozen=True)
@@ -57,25 +63,22 @@ class ProportionalLoop:
         dry_run: bool = False,
         leadership: Leadership | None = None,
     ) -> None:
-        self._kube = kube
-        self._clock = clock
-        self._note = Reporter(LOOP, log, events).note
-        self._config = config
-        self._dry_run = dry_run
-        self._leadership = leadership or Always()  # only the leader decides and writes
+        self._kube, self._clock, self._config = kube, clock, config
+        self._report = Reporter(LOOP, log, events)
+        self._writer = Writer(kube, LOOP, FIELD_MANAGER, leadership or Always(), dry_run)
+        self._failures = Failures(LOOP)
         self.period = config.resync_seconds
+        self.debounce = config.debounce_seconds
         self._lock = threading.Lock()
         self._shares: dict[str, NodeShare] = {}
         self._said: dict[str, str] = {}  # topic -> the last state logged about it
         # target -> (resourceVersion written over, field, value): a write the watch has not
         # brought back yet, so that the next pass does not send it again
         self._written: dict[Target, tuple[str, str, int]] = {}
-        self._wake = threading.Event()
-        self._watch()
-        self.last_evaluation: datetime | None = None
-        self.heartbeat: datetime | None = None
+        self.wake = threading.Event()
+        self.watch()
 
-    def _watch(self) -> None:
+    def watch(self) -> Watches:
         """Fresh informers, and counts that only they fill: one that was stopped is never
         started again (client-go's rule)."""
         config, kube = self._config, self._kube
@@ -99,6 +102,7 @@ class ProportionalLoop:
             for target in config.targets
         }  # fmt: skip
         self.watches = Watches([self._nodes, self._configmap, *self._targets.values()])
+        return self.watches
 
     def claims(self) -> frozenset[str]:
         """The HPAs ("namespace/name") whose floor this loop owns."""
@@ -110,7 +114,7 @@ class ProportionalLoop:
 
     def _node_changed(self, key: str, old: Object | None, new: Object | None) -> None:
         try:
-            share = node_share(new) if new is not None else None
+            share = node_share(new, parse_quantity) if new is not None else None
         except ValueError as error:  # a CPU quantity no API server would have accepted
             log.warning(f"node {key} not counted: {error}", extra={"loop": LOOP})
             share = None
@@ -119,20 +123,21 @@ class ProportionalLoop:
             if share is not None:
                 self._shares[key] = share
         if share != before:  # a heartbeat or a label edit changes nothing we count
-            self._wake.set()
+            self.wake.set()
 
     def _changed(self, key: str, old: Object | None, new: Object | None) -> None:
-        self._wake.set()
+        self.wake.set()
 
     def catch_up(self) -> None:
         """Evaluate now rather than at the next resync (leadership acquired)."""
-        self._wake.set()
+        self.wake.set()
 
     def synced(self) -> bool:
         return self.watches.synced()
 
     def problems(self) -> list[str]:
-        return []  # a failing target is logged and counted; the loop itself goes on
+        """Targets that broke the loop pass after pass: /healthz names them."""
+        return self._failures.problems()
 
     def status(self) -> ClusterStatus:
         with self._lock:
@@ -141,21 +146,17 @@ class ProportionalLoop:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
-        self._watch()  # after a crash too: new informers, a fresh LIST
-        with self.watches.running(stop, self._wake) as halt:
-            while not stop.is_set():
-                self._wake.clear()
-                if self._leadership.term() is not None:
-                    self.evaluate()
-                else:  # a standby knows the parameters' state, so a hand-over repeats nothing
-                    self._parameters(report=False)
-                self.heartbeat = self._clock.now()
-                woken = self._clock.wait(self._config.resync_seconds, self._wake)
-                if woken and not stop.is_set():
-                    self._clock.wait(self._config.debounce_seconds, halt)  # let a burst settle
+    def resume(self) -> None:
+        """Nothing to do: each pass reads the caches whole."""
 
-    def evaluate(self) -> list[Outcome]:
+    def standby(self) -> None:
+        """A standby knows the parameters' state, so that a hand-over repeats nothing."""
+        self._parameters(None)
+
+    def seconds_to_next(self) -> float:
+        return self._config.resync_seconds
+
+    def evaluate(self, now: datetime, term: int) -> list[Outcome]:
         """One pass over the caches: the replica count for the nodes now, given to each target."""
         status = self.status()
         for state, nodes, cores in (
@@ -164,8 +165,7 @@ class ProportionalLoop:
         ):
             metrics.NODES.labels(state).set(nodes)
             metrics.CORES.labels(state).set(cores)
-        term = self._leadership.term()
-        params = self._parameters() if term is not None else None
+        params = self._parameters(term)
         outcomes = []
         if params is not None:
             replicas = params.replicas(status)
@@ -176,33 +176,27 @@ class ProportionalLoop:
                 f"{status.schedulable_cores} of {status.total_cores} cores schedulable"
             )
             for target in self._config.targets:
-                try:
-                    outcome = self._apply(target, replicas, mode, basis, term)
-                except Exception:  # a bug, not the user's failure: the other targets go on
-                    metrics.LOOP_ERRORS.labels(LOOP).inc()
-                    log.exception(f"error sizing {target}", extra={"loop": LOOP})
-                    continue
-                if outcome is not None:
+                work = lambda t=target: self._apply(t, replicas, mode, basis, term)  # noqa: E731
+                if outcome := self._failures.guard(target, work):
                     outcomes.append(outcome)
-        self.last_evaluation = self._clock.now()
-        metrics.LAST_EVALUATION.labels(LOOP).set(self.last_evaluation.timestamp())
+        metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
         return outcomes
 
-    def _parameters(self, report: bool = True) -> Linear | Ladder | None:
+    def _parameters(self, term: int | None) -> Linear | Ladder | None:
         """The ConfigMap's parameters; None (and the targets left alone) when they are bad. A bad
-        version is reported once, by whoever leads when it is first seen."""
+        version is reported once, by whoever leads (`term`) when it is first seen."""
         name = f"{self._config.namespace}/{self._config.configmap}"
         configmap = self._configmap.get(name)
         if configmap is None:
-            return self._defaults(name) if report else None
+            return self._defaults(name, term) if term is not None else None
         try:
             params = parse_params(configmap.get("data") or {})
         except ParamsError as error:
             version = configmap["metadata"].get("resourceVersion", "")
-            if self._first("parameters", f"{version}: {error}") and report:
+            if self._first("parameters", f"{version}: {error}") and term is not None:
                 metrics.REJECTED_PARAMETERS.labels(error.reason).inc()
                 message = f"invalid parameters, targets left as they are: {error}"
-                self._note(
+                self._report.note(
                     "ConfigMap", configmap, message, ("Warning", "InvalidParameters"),
                     reason=error.reason, action="rejected", level=logging.ERROR,
                 )  # fmt: skip
@@ -210,7 +204,7 @@ class ProportionalLoop:
         self._first("parameters", "valid")
         return params
 
-    def _defaults(self, name: str) -> Linear | Ladder | None:
+    def _defaults(self, name: str, term: int) -> Linear | Ladder | None:
         """As CPA: a missing ConfigMap is created from --default-params, which size this pass."""
         defaults = self._config.default_params
         if defaults is None:
@@ -220,30 +214,24 @@ class ProportionalLoop:
                     extra={"loop": LOOP, "configmap": name},
                 )
             return None
-        term = self._leadership.term()
-        if not self._dry_run and term is not None:
-            body = {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": self._config.configmap, "namespace": self._config.namespace},
-                "data": defaults,
-            }
-            try:
-                self._kube.create(
-                    CONFIGMAP, self._config.namespace, body,
-                    fence=lambda: self._leadership.holds(term),
-                )  # fmt: skip
-                log.info(f"created ConfigMap {name} from --default-params", extra={"loop": LOOP})
-            except Exception as error:  # 409: another writer made it first; the watch brings it
-                if self._first("parameters", f"create failed: {describe(error)}"):
-                    log.warning(
-                        f"could not create ConfigMap {name}: {describe(error)}",
-                        extra={"loop": LOOP},
-                    )
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": self._config.configmap, "namespace": self._config.namespace},
+            "data": defaults,
+        }
+        written = self._writer.create(CONFIGMAP, self._config.namespace, body, term)
+        if written.sent:
+            log.info(f"created ConfigMap {name} from --default-params", extra={"loop": LOOP})
+        elif written.action == "failed" and self._first("parameters", f"create: {written.detail}"):
+            # 409: another writer made it first; the watch brings it
+            log.warning(
+                f"could not create ConfigMap {name}: {written.detail}", extra={"loop": LOOP}
+            )
         return parse_params(defaults)
 
     def _apply(
-        self, target: Target, replicas: int, mode: str, basis: str, term: int | None
+        self, target: Target, replicas: int, mode: str, basis: str, term: int
     ) -> Outcome | None:
         obj = self._targets[target].get(f"{self._config.namespace}/{target.name}")
         if obj is None:
@@ -254,61 +242,35 @@ class ProportionalLoop:
                 )
             return None
         self._first(str(target), "present")
-        spec = obj.get("spec") or {}
-        written = self._written.get(target)
-        if written and written[0] == obj["metadata"].get("resourceVersion"):
-            spec = spec | {written[1]: written[2]}
+        spec, meta = obj.get("spec") or {}, obj["metadata"]
+        pending = self._written.get(target)
+        if pending and pending[0] == meta.get("resourceVersion"):
+            spec = spec | {pending[1]: pending[2]}
         sizing = size(target, replicas, spec)
         kind = target.resource.kind
         if self._first(f"{target} limit", f"{sizing.wanted} {sizing.limit}") and sizing.limit:
             message = f"{basis} give {sizing.wanted} replicas; {sizing.field} {sizing.limit}"
             event = ("Warning", "ProportionalClamped") if sizing.new < sizing.wanted else None
-            self._note(
+            self._report.note(
                 kind, obj, message, event, field=sizing.field, old=sizing.old, new=sizing.new,
                 reason=mode, action="clamped", level=logging.WARNING,
             )  # fmt: skip
-        if not sizing.changes:
+        if not sizing.needed:
             return None
-        return self._write(target, obj, sizing, mode, basis, term)
-
-    def _write(
-        self, target: Target, obj: Object, sizing: Sizing, mode: str, basis: str, term: int | None
-    ) -> Outcome:
-        kind, meta = target.resource.kind, obj["metadata"]
-        change = f"{sizing.field} {sizing.old} -> {sizing.new}"
-        action, detail, level = "write", basis, logging.INFO
-        event: tuple[str, str] | None = ("Normal", "ProportionalScale")
-        if self._dry_run:
-            action, event = "would-write", None
-        else:
-            try:
-                write_spec_fields(
-                    self._kube, target.resource, meta["namespace"], meta["name"],
-                    {sizing.field: sizing.new}, FIELD_MANAGER,
-                    fence=lambda: term is not None and self._leadership.holds(term),
-                )  # fmt: skip
-                metrics.WRITES.labels(LOOP, "success").inc()
-                self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
-            except Fenced:  # the lease was lost during this pass: the new leader sizes
-                action, detail, event = "not-leader", "no longer the leader", None
-            except Closed:  # stopping: the next leader sizes
-                action, detail, event = "abandoned", "shutting down", None
-            except (
-                ApiException,
-                RetryLater,
-                HTTPError,
-                OSError,
-            ) as error:  # tried at the next pass
-                metrics.WRITES.labels(LOOP, "error").inc()
-                action, detail = "failed", describe(error)
-                event, level = ("Warning", "ProportionalWriteFailed"), logging.ERROR
-        message = f"{change} ({detail})" if action == "write" else f"{action} {change}: {detail}"
-        self._note(
+        written = self._writer.spec(target.resource, obj, {sizing.field: sizing.new}, term)
+        if written.sent:
+            self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
+        action = written.action  # a failure is tried again at the next pass
+        detail = basis if action in ("write", "would-write") else written.detail
+        message = f"{sizing} ({detail})" if written.sent else f"{action} {sizing}: {detail}"
+        event = EVENTS.get(action)
+        level = logging.ERROR if action == "failed" else logging.INFO
+        self._report.note(
             kind, obj, message, event, field=sizing.field,
             old=sizing.old, new=sizing.new, reason=mode, action=action, level=level,
         )  # fmt: skip
-        changes = {sizing.field: (sizing.old, sizing.new)}
-        return Outcome(kind, meta["namespace"], meta["name"], mode, action, changes, detail)
+        change = Change(sizing.field, sizing.old, sizing.new)
+        return Outcome(kind, meta["namespace"], meta["name"], mode, action, (change,), detail)
 
     def _first(self, topic: str, state: str) -> bool:
         """Record `state` for `topic`; True when it differs from the last one, so that a steady

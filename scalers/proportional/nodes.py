@@ -9,12 +9,10 @@ resource.Quantity.Value() does, so four nodes of 3500m bring 14 cores, not 16.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 from typing import Any
-
-from kubernetes.utils.quantity import parse_quantity
 
 from scalers.proportional.params import ClusterStatus
 
@@ -41,15 +39,16 @@ def essentials(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def node_share(node: Mapping[str, Any]) -> NodeShare:
-    """From a Node as the API returns it. A malformed CPU quantity raises ValueError (Go's client
-    would not decode such a node at all)."""
+def node_share(node: Mapping[str, Any], quantity: Callable[[str], Decimal]) -> NodeShare:
+    """From a Node as the API returns it; `quantity` reads a resource quantity exactly (the
+    official client's parse_quantity: the adapter's to give, this module does no I/O). A
+    malformed CPU quantity raises ValueError (Go's client would not decode such a node at all)."""
     spec = node.get("spec") or {}
     status = node.get("status") or {}
     cpu = (status.get("allocatable") or {}).get("cpu")
     return NodeShare(
         schedulable=not spec.get("unschedulable", False) and _ready(status),
-        cores=Decimal(0) if cpu is None else parse_quantity(cpu),
+        cores=Decimal(0) if cpu is None else quantity(cpu),
     )
 
 

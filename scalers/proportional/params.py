@@ -3,11 +3,9 @@ kubernetes-sigs/cluster-proportional-autoscaler: controller/linearcontroller,
 controller/laddercontroller, controller/plugin (which key picks the mode) and the
 `--default-params` flag of cmd/.../options.
 
-CPA decodes the parameters with Go's encoding/json, so they are decoded here by its rules rather
-than Python's or pydantic's: a key names a field exactly or else case-insensitively, unknown keys
-are ignored, of repeated keys the last wins, `null` leaves a field as it was (and empties a list),
-an int field takes only an integer literal that fits in 64 bits, a float64 field any finite number,
-a bool field only true or false, and a value of any other type is an error.
+CPA decodes the parameters with Go's encoding/json, so they are decoded here by its rules
+(`gojson`: keys matched case-insensitively, the last of repeated keys winning, `min` refusing
+`2.0`) rather than Python's or pydantic's; this module holds what CPA makes of them.
 
 `ParamsError.reason`, a stable label for metrics:
     no_params       the ConfigMap data has no key
@@ -20,15 +18,15 @@ a bool field only true or false, and a value of any other type is an error.
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import string
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import NoReturn
+
+from scalers.proportional import gojson
+from scalers.proportional.gojson import Field, as_bool, as_float64, as_int, int_pairs
 
 LINEAR = "linear"
 LADDER = "ladder"
@@ -157,7 +155,7 @@ def parse_params(data: Mapping[str, str]) -> Linear | Ladder:
         )
     try:
         return parse(text)
-    except _GoJsonError as error:
+    except gojson.GoJsonError as error:
         message = f"error parsing {mode} params: could not parse parameters ({error})"
         raise ParamsError("bad_json", message) from None
     except ParamsError as error:
@@ -170,24 +168,36 @@ def parse_default_params(text: str) -> dict[str, str]:
     numbers pass through float64 (`2.0` becomes `2`), keys are sorted and spacing dropped. The data
     is checked as that ConfigMap would be."""
     try:
-        document = _load(text)
-        if document is None:  # Go leaves the map empty
-            members: list[tuple[str, Any]] = []
-        elif isinstance(document, _Object):
-            members = document.members
-        else:
-            raise _Mismatch(_kind(document), "map[string]interface {}").in_value()
-        data = {_go_string(key): _go_marshal(_go_value(value)) for key, value in members}
+        data = {mode: gojson.marshal(value) for mode, value in gojson.unmarshal_map(text).items()}
         parse_params(data)
-    except _GoJsonError as error:
+    except gojson.GoJsonError as error:
         raise ParamsError("bad_json", f"invalid --default-params: {error}") from None
     except ParamsError as error:
         raise ParamsError(error.reason, f"invalid --default-params: {error}") from None
     return data
 
 
+# CPA's linearParams and ladderParams, by their JSON names.
+_LINEAR_FIELDS = {
+    "coresPerReplica": Field("cores_per_replica", as_float64),
+    "nodesPerReplica": Field("nodes_per_replica", as_float64),
+    "min": Field("min_replicas", as_int),
+    "max": Field("max_replicas", as_int),
+    "preventSinglePointFailure": Field("prevent_single_point_failure", as_bool),
+    "includeUnschedulableNodes": Field("include_unschedulable_nodes", as_bool),
+}
+_STEPS = int_pairs("laddercontroller.paramEntries", "laddercontroller.paramEntry")
+_LADDER_FIELDS = {
+    "coresToReplicas": Field("cores_to_replicas", _STEPS, is_list=True),
+    "nodesToReplicas": Field("nodes_to_replicas", _STEPS, is_list=True),
+    "includeUnschedulableNodes": Field("include_unschedulable_nodes", as_bool),
+}
+
+
 def _parse_linear(text: str) -> Linear:
-    params = Linear(**_decode(text, "linearcontroller.linearParams", _LINEAR_FIELDS))
+    params = Linear(
+        **gojson.unmarshal_struct(text, "linearcontroller.linearParams", _LINEAR_FIELDS)
+    )
     # CPA's checks, in CPA's order.
     if params.min_replicas < 0:
         _invalid_linear(f"invalid negative value for min: {params.min_replicas}")
@@ -218,7 +228,7 @@ def _invalid_linear(message: str) -> NoReturn:
 
 
 def _parse_ladder(text: str) -> Ladder:
-    values = _decode(text, "laddercontroller.ladderParams", _LADDER_FIELDS)
+    values = gojson.unmarshal_struct(text, "laddercontroller.ladderParams", _LADDER_FIELDS)
     # Checked as written, before sorting, so the first bad step named is CPA's.
     for key, field in _LADDER_FIELDS.items():
         if not field.is_list:
@@ -237,220 +247,6 @@ _PARSERS: dict[str, Callable[[str], Linear | Ladder]] = {
     LINEAR: _parse_linear,
     LADDER: _parse_ladder,
 }
-
-
-# -- Go's encoding/json --------------------------------------------------------------------------
-
-
-class _GoJsonError(Exception):
-    """What json.Unmarshal would return; becomes a ParamsError with its context."""
-
-
-@dataclass(frozen=True)
-class _Object:
-    """A JSON object as written: members in order, repeated keys kept (Go assigns them in turn)."""
-
-    members: list[tuple[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Number:
-    """A JSON number as written: Go reads the literal according to the type it fills."""
-
-    literal: str
-
-
-class _Mismatch(Exception):
-    def __init__(self, found: str, go_type: str) -> None:
-        self.found = found
-        self.go_type = go_type
-
-    def in_value(self) -> _GoJsonError:
-        return _GoJsonError(
-            f"json: cannot unmarshal {self.found} into Go value of type {self.go_type}"
-        )
-
-    def in_field(self, struct: str, name: str) -> _GoJsonError:
-        return _GoJsonError(
-            f"json: cannot unmarshal {self.found} into Go struct field {struct}.{name} "
-            f"of type {self.go_type}"
-        )
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _load(text: str) -> Any:
-    """The JSON, with objects as `_Object` and numbers as `_Number`; invalid JSON is an error
-    before anything is decoded, as in Go (the message is Python's, not Go's scanner's)."""
-    try:
-        return json.loads(
-            text,
-            object_pairs_hook=_Object,
-            parse_int=_Number,
-            parse_float=_Number,
-            parse_constant=_no_constant,
-        )
-    except (ValueError, RecursionError) as error:
-        raise _GoJsonError(f"invalid JSON: {error}") from None
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, _Object):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    return "number"
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, _Number):
-        literal = value.literal
-        if literal.lstrip("-").isdigit() and len(literal) <= 20:
-            number = int(literal)
-            if -(2**63) <= number < 2**63:
-                return number
-        raise _Mismatch(f"number {literal}", "int")
-    raise _Mismatch(_kind(value), "int")
-
-
-def _float64(value: Any) -> float:
-    if isinstance(value, _Number):
-        number = float(value.literal)
-        if math.isfinite(number):
-            return number
-        raise _Mismatch(f"number {value.literal}", "float64")
-    raise _Mismatch(_kind(value), "float64")
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise _Mismatch(_kind(value), "bool")
-
-
-def _steps(value: Any) -> tuple[Step, ...]:
-    """A slice of [2]int: an entry too short is padded with 0, one too long cut to two numbers
-    (the rest unread), a `null` entry or number is 0."""
-    if not isinstance(value, list):
-        raise _Mismatch(_kind(value), "laddercontroller.paramEntries")
-    steps: list[Step] = []
-    for entry in value:
-        if entry is not None and not isinstance(entry, list):
-            raise _Mismatch(_kind(entry), "laddercontroller.paramEntry")
-        pair = [0, 0]
-        for index, number in enumerate((entry or [])[:2]):
-            if number is not None:
-                pair[index] = _int(number)
-        steps.append((pair[0], pair[1]))
-    return tuple(steps)
-
-
-@dataclass(frozen=True)
-class _Field:
-    attribute: str
-    convert: Callable[[Any], Any]
-    is_list: bool = False  # null empties a Go slice; other fields it leaves as they were
-
-
-_LINEAR_FIELDS = {
-    "coresPerReplica": _Field("cores_per_replica", _float64),
-    "nodesPerReplica": _Field("nodes_per_replica", _float64),
-    "min": _Field("min_replicas", _int),
-    "max": _Field("max_replicas", _int),
-    "preventSinglePointFailure": _Field("prevent_single_point_failure", _bool),
-    "includeUnschedulableNodes": _Field("include_unschedulable_nodes", _bool),
-}
-_LADDER_FIELDS = {
-    "coresToReplicas": _Field("cores_to_replicas", _steps, is_list=True),
-    "nodesToReplicas": _Field("nodes_to_replicas", _steps, is_list=True),
-    "includeUnschedulableNodes": _Field("include_unschedulable_nodes", _bool),
-}
-
-# Go folds a key to find a field as Unicode simple case folding does, where U+017F (long s) is an
-# "s" and U+212A (Kelvin sign) a "k"; no other non-ASCII letter folds to an ASCII one.
-_FOLD = str.maketrans(
-    {**{c: c.upper() for c in string.ascii_lowercase}, "\u017f": "S", "\u212a": "K"}
-)
-
-
-def _decode(text: str, go_type: str, fields: Mapping[str, _Field]) -> dict[str, Any]:
-    """json.Unmarshal into a Go struct, as the keyword arguments of its dataclass."""
-    document = _load(text)
-    if document is None:  # Go leaves the struct as it was: all zero
-        return {}
-    if not isinstance(document, _Object):
-        raise _Mismatch(_kind(document), go_type).in_value()
-    struct = go_type.rpartition(".")[2]
-    folded = {name.translate(_FOLD): name for name in fields}
-    values: dict[str, Any] = {}
-    for key, value in document.members:
-        name = key if key in fields else folded.get(key.translate(_FOLD))
-        if name is None:
-            continue
-        field = fields[name]
-        if value is None:
-            if field.is_list:
-                values.pop(field.attribute, None)
-            continue
-        try:
-            values[field.attribute] = field.convert(value)
-        except _Mismatch as mismatch:
-            raise mismatch.in_field(struct, name) from None
-    return values
-
-
-def _go_string(text: str) -> str:
-    """Go decodes an unpaired surrogate escape as U+FFFD; Python keeps it."""
-    return re.sub("[\ud800-\udfff]", "\ufffd", text)
-
-
-def _go_value(value: Any) -> Any:
-    """json.Unmarshal into interface{}: objects become maps (the last of repeated keys wins) and
-    numbers float64."""
-    if isinstance(value, _Object):
-        return {_go_string(key): _go_value(member) for key, member in value.members}
-    if isinstance(value, list):
-        return [_go_value(item) for item in value]
-    if isinstance(value, _Number):
-        try:
-            return _float64(value)
-        except _Mismatch as mismatch:
-            raise mismatch.in_value() from None
-    if isinstance(value, str):
-        return _go_string(value)
-    return value
-
-
-_HTML_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-
-
-def _go_marshal(value: Any) -> str:
-    """json.Marshal of a decoded value: compact, map keys sorted, float64 as Go writes it, and
-    <, >, & escaped as Go does by default."""
-    if isinstance(value, dict):
-        members = (f"{_go_marshal(k)}:{_go_marshal(v)}" for k, v in sorted(value.items()))
-        return "{" + ",".join(members) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_go_marshal(item) for item in value) + "]"
-    if isinstance(value, float):
-        return _go_json_float(value)
-    return json.dumps(value, ensure_ascii=False).translate(_HTML_ESCAPES)  # str, bool, None
-
-
-def _go_json_float(number: float) -> str:
-    """encoding/json's float64: the shortest digits that round-trip, in exponent form only below
-    1e-6 or from 1e21 on, with "e-07" written "e-7"."""
-    if number != 0 and not 1e-6 <= abs(number) < 1e21:
-        return re.sub(r"e-0(\d)$", r"e-\1", repr(number))
-    return format(Decimal(repr(number)).normalize(), "f")
 
 
 def _go_v(number: float) -> str:

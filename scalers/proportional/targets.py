@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from scalers.outcome import Change
 from scalers.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
 
 KINDS = {"hpa": HPA, "deployment": DEPLOYMENT, "statefulset": STATEFULSET, "replicaset": REPLICASET}
@@ -61,18 +62,15 @@ def parse_targets(text: str) -> tuple[Target, ...]:
 
 
 @dataclass(frozen=True)
-class Sizing:
+class Sizing(Change):
     """The value one target should have: `wanted` is what the parameters asked for, `new` what
     the target can take."""
 
-    field: str
-    old: int | None
-    new: int
     wanted: int
     limit: str = ""  # why new != wanted
 
     @property
-    def changes(self) -> bool:
+    def needed(self) -> bool:
         return self.old != self.new
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scalers.outcome import Change as FieldChange
 from scalers.schedule.annotation import Rule
 from scalers.schedule.cron import last_fire, next_fire
 
@@ -32,10 +33,7 @@ class FieldState:
 
 
 @dataclass(frozen=True)
-class Change:
-    field: str
-    old: int | None
-    new: int
+class Change(FieldChange):
     reason: str  # "fire" or "catch-up"
     scheduled: Scheduled
 
