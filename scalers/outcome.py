@@ -4,6 +4,7 @@ what became of them. The log lines, the Events, the demo's account and the tests
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,17 @@ class Outcome:
     def values(self) -> dict[str, tuple[int | None, int]]:
         """field -> (old, new): the changes as a reader compares them."""
         return {c.field: (c.old, c.new) for c in self.changes}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a person should hear about an object once, when what the loop sees changes."""
+
+    reason: str
+    action: str
+    message: str
+    event: tuple[str, str] | None  # (type, reason) of its Event, if it has one
+    severity: str = "INFO"  # the log level's name
+    field: str | None = None  # the field it is about, if one
+    old: Any = None
+    new: Any = None

@@ -10,7 +10,7 @@ from typing import Any
 
 from scalers.kube.events import EventRecorder
 from scalers.log import decision
-from scalers.outcome import Change, Outcome
+from scalers.outcome import Change, Notice, Outcome
 
 
 class Reporter:
@@ -45,8 +45,8 @@ class Reporter:
         if event:
             self.event(obj, kind, event, message)
 
-    def notice(self, kind: str, obj: dict[str, Any], notice: Any) -> None:
-        """Something said once about an object (a `track.Notice` or alike)."""
+    def notice(self, kind: str, obj: dict[str, Any], notice: Notice) -> None:
+        """Something said once about an object."""
         self.note(
             kind, obj, notice.message, notice.event, reason=notice.reason, action=notice.action,
             field=notice.field, old=notice.old, new=notice.new, level=notice.severity,

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
 from kubernetes.utils.quantity import parse_quantity
 
-from scalers import metrics, names
+from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
@@ -24,9 +23,9 @@ from scalers.kube.writer import Writer
 from scalers.outcome import Change, Outcome
 from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
-from scalers.proportional.targets import Target, size
+from scalers.proportional.targets import Config, Target, basis, clamped, size
 from scalers.report import Reporter
-from scalers.resources import CONFIGMAP, HPA, NODE
+from scalers.resources import CONFIGMAP, NODE
 from scalers.runner import Failures
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,6 @@ EVENTS = {
     "write": ("Normal", "ProportionalScale"),
     "failed": ("Warning", "ProportionalWriteFailed"),
 }
-
-
-@dataclass(frozen=True)
-class Config:
-    targets: tuple[Target, ...] = (Target(HPA, names.COREDNS),)
-    namespace: str = names.NAMESPACE  # of the ConfigMap and the targets, as CPA's --namespace
-    configmap: str = names.PARAMS_CONFIGMAP
-    default_params: dict[str, str] | None = None  # ConfigMap data to create when it is missing
-    node_labels: str | None = None  # a label selector: only these nodes count
-    resync_seconds: float = 10.0
-    debounce_seconds: float = 1.0
 
 
 class ProportionalLoop:
@@ -105,10 +93,7 @@ class ProportionalLoop:
         return self.watches
 
     def claims(self) -> frozenset[str]:
-        """The HPAs ("namespace/name") whose floor this loop owns."""
-        return frozenset(
-            f"{self._config.namespace}/{t.name}" for t in self._config.targets if t.resource is HPA
-        )
+        return self._config.claims()
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -170,13 +155,9 @@ class ProportionalLoop:
         if params is not None:
             replicas = params.replicas(status)
             metrics.REPLICAS.set(replicas)
-            mode = "linear" if isinstance(params, Linear) else "ladder"
-            basis = (
-                f"{mode}: {status.schedulable_nodes} of {status.total_nodes} nodes and "
-                f"{status.schedulable_cores} of {status.total_cores} cores schedulable"
-            )
+            mode, why = basis(params, status)
             for target in self._config.targets:
-                work = lambda t=target: self._apply(t, replicas, mode, basis, term)  # noqa: E731
+                work = lambda t=target: self._apply(t, replicas, mode, why, term)  # noqa: E731
                 if outcome := self._failures.guard(target, work):
                     outcomes.append(outcome)
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
@@ -214,12 +195,7 @@ class ProportionalLoop:
                     extra={"loop": LOOP, "configmap": name},
                 )
             return None
-        body = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": self._config.configmap, "namespace": self._config.namespace},
-            "data": defaults,
-        }
+        body = self._config.default_configmap()
         written = self._writer.create(CONFIGMAP, self._config.namespace, body, term)
         if written.sent:
             log.info(f"created ConfigMap {name} from --default-params", extra={"loop": LOOP})
@@ -231,7 +207,7 @@ class ProportionalLoop:
         return parse_params(defaults)
 
     def _apply(
-        self, target: Target, replicas: int, mode: str, basis: str, term: int
+        self, target: Target, replicas: int, mode: str, why: str, term: int
     ) -> Outcome | None:
         obj = self._targets[target].get(f"{self._config.namespace}/{target.name}")
         if obj is None:
@@ -248,29 +224,22 @@ class ProportionalLoop:
             spec = spec | {pending[1]: pending[2]}
         sizing = size(target, replicas, spec)
         kind = target.resource.kind
-        if self._first(f"{target} limit", f"{sizing.wanted} {sizing.limit}") and sizing.limit:
-            message = f"{basis} give {sizing.wanted} replicas; {sizing.field} {sizing.limit}"
-            event = ("Warning", "ProportionalClamped") if sizing.new < sizing.wanted else None
-            self._report.note(
-                kind, obj, message, event, field=sizing.field, old=sizing.old, new=sizing.new,
-                reason=mode, action="clamped", level=logging.WARNING,
-            )  # fmt: skip
+        notice = clamped(sizing, mode, why)
+        if self._first(f"{target} limit", f"{sizing.wanted} {sizing.limit}") and notice:
+            self._report.notice(kind, obj, notice)
         if not sizing.needed:
             return None
         written = self._writer.spec(target.resource, obj, {sizing.field: sizing.new}, term)
         if written.sent:
             self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
         action = written.action  # a failure is tried again at the next pass
-        detail = basis if action in ("write", "would-write") else written.detail
-        message = f"{sizing} ({detail})" if written.sent else f"{action} {sizing}: {detail}"
-        event = EVENTS.get(action)
-        level = logging.ERROR if action == "failed" else logging.INFO
-        self._report.note(
-            kind, obj, message, event, field=sizing.field,
-            old=sizing.old, new=sizing.new, reason=mode, action=action, level=level,
-        )  # fmt: skip
+        detail = why if action in ("write", "would-write") else written.detail
         change = Change(sizing.field, sizing.old, sizing.new)
-        return Outcome(kind, meta["namespace"], meta["name"], mode, action, (change,), detail)
+        outcome = Outcome(kind, meta["namespace"], meta["name"], mode, action, (change,), detail)
+        line = f"{change} ({detail})" if written.sent else f"{action} {change}: {detail}"
+        event = (*EVENTS[action], line) if action in EVENTS else None
+        level = "ERROR" if action == "failed" else "INFO"
+        return self._report.decided(obj, outcome, lambda _: line, event, level)
 
     def _first(self, topic: str, state: str) -> bool:
         """Record `state` for `topic`; True when it differs from the last one, so that a steady

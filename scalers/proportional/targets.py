@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from scalers.outcome import Change
+from scalers import names
+from scalers.outcome import Change, Notice
+from scalers.proportional.params import ClusterStatus, Ladder, Linear
 from scalers.resources import DEPLOYMENT, HPA, REPLICASET, STATEFULSET, Resource
 
 KINDS = {"hpa": HPA, "deployment": DEPLOYMENT, "statefulset": STATEFULSET, "replicaset": REPLICASET}
@@ -84,3 +86,45 @@ def size(target: Target, replicas: int, spec: dict[str, Any]) -> Sizing:
     if replicas < 1:
         return Sizing("minReplicas", old, 1, replicas, "an HPA's minReplicas is at least 1")
     return Sizing("minReplicas", old, replicas, replicas)
+
+
+def basis(params: Linear | Ladder, status: ClusterStatus) -> tuple[str, str]:
+    """The mode of the parameters, and what a sizing is based on, in words."""
+    mode = "linear" if isinstance(params, Linear) else "ladder"
+    return mode, (
+        f"{mode}: {status.schedulable_nodes} of {status.total_nodes} nodes and "
+        f"{status.schedulable_cores} of {status.total_cores} cores schedulable"
+    )
+
+
+def clamped(sizing: Sizing, mode: str, why: str) -> Notice | None:
+    """What to say when the target cannot take what the parameters ask for (`why`: the basis)."""
+    if not sizing.limit:
+        return None
+    message = f"{why} give {sizing.wanted} replicas; {sizing.field} {sizing.limit}"
+    event = ("Warning", "ProportionalClamped") if sizing.new < sizing.wanted else None
+    return Notice(mode, "clamped", message, event, "WARNING", sizing.field, sizing.old, sizing.new)
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[Target, ...] = (Target(HPA, names.COREDNS),)
+    namespace: str = names.NAMESPACE  # of the ConfigMap and the targets, as CPA's --namespace
+    configmap: str = names.PARAMS_CONFIGMAP
+    default_params: dict[str, str] | None = None  # ConfigMap data to create when it is missing
+    node_labels: str | None = None  # a label selector: only these nodes count
+    resync_seconds: float = 10.0
+    debounce_seconds: float = 1.0
+
+    def claims(self) -> frozenset[str]:
+        """The HPAs ("namespace/name") whose floor the loop owns."""
+        return frozenset(f"{self.namespace}/{t.name}" for t in self.targets if t.resource is HPA)
+
+    def default_configmap(self) -> dict[str, Any]:
+        """The ConfigMap CPA creates from --default-params when it is missing."""
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": self.configmap, "namespace": self.namespace},
+            "data": self.default_params,
+        }

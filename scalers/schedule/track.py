@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from scalers import ownership
+from scalers.outcome import Notice
 from scalers.resources import Resource
 from scalers.schedule import messages
 from scalers.schedule.annotation import (
@@ -67,20 +68,6 @@ def standing(schedule: Schedule | Rejected, inputs: Inputs, claimed: bool) -> st
     return CLAIMED if claimed else ACTIVE
 
 
-@dataclass(frozen=True)
-class Notice:
-    """Something a person should hear about an object once, when its inputs change."""
-
-    reason: str
-    action: str
-    message: str
-    event: tuple[str, str] | None  # (type, reason) of its Event, if it has one
-    severity: str = "INFO"  # the log level's name
-    field: str | None = None  # the field it is about, if one
-    old: Any = None
-    new: Any = None
-
-
 def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
     """What a change of an object's inputs (from `previous`, None for a new object) says."""
     schedule, state = tracked.schedule, tracked.state
@@ -96,7 +83,7 @@ def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
         ]
     if state == SUSPENDED and (previous is None or not previous.inputs.suspended):
         said.append(Notice("suspended", "paused", messages.SUSPENDED, None))
-    elif state == CLAIMED and new_schedule:
+    elif state == CLAIMED and (new_schedule or previous is None or previous.state != CLAIMED):
         event = ("Warning", "ScheduleIgnored")
         said.append(Notice("proportional-target", "ignored", messages.CLAIMED, event, "WARNING"))
     return said
