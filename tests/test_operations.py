@@ -171,6 +171,7 @@ def test_healthz_fails_while_a_loop_is_stuck(server, clock, start):
         return evaluate(now, term)
 
     r.controller.schedule.evaluate = hang  # type: ignore[method-assign]
+    r.controller.schedule.catch_up()  # wake it: its next pass hangs
     try:
         wait_for(stuck.is_set)
         clock.advance(60 * 2 + 31)  # twice the schedule loop's period, and the grace

@@ -11,21 +11,19 @@ import logging
 import threading
 from datetime import datetime
 
-from kubernetes.utils.quantity import parse_quantity
-
 from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
-from scalers.kube.informer import Informer, Object, Watches
+from scalers.kube.informer import Watches
 from scalers.kube.lease import Always, Leadership
 from scalers.kube.writer import Writer
 from scalers.outcome import Change, Outcome
-from scalers.proportional.nodes import NodeShare, cluster_status, essentials, node_share
+from scalers.proportional.cache import Cache
 from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsError, parse_params
 from scalers.proportional.targets import Config, Target, basis, clamped, size
 from scalers.report import Reporter
-from scalers.resources import CONFIGMAP, NODE
+from scalers.resources import CONFIGMAP
 from scalers.runner import Failures
 
 log = logging.getLogger(__name__)
@@ -57,8 +55,6 @@ class ProportionalLoop:
         self._failures = Failures(LOOP)
         self.period = config.resync_seconds
         self.debounce = config.debounce_seconds
-        self._lock = threading.Lock()
-        self._shares: dict[str, NodeShare] = {}
         self._said: dict[str, str] = {}  # topic -> the last state logged about it
         # target -> (resourceVersion written over, field, value): a write the watch has not
         # brought back yet, so that the next pass does not send it again
@@ -67,51 +63,12 @@ class ProportionalLoop:
         self.watch()
 
     def watch(self) -> Watches:
-        """Fresh informers, and counts that only they fill: one that was stopped is never
-        started again (client-go's rule)."""
-        config, kube = self._config, self._kube
-        with self._lock:
-            self._shares = {}
-        self._nodes = Informer(
-            kube, NODE, self._node_changed, label_selector=config.node_labels, transform=essentials
-        )
-        self._configmap = Informer(
-            kube,
-            CONFIGMAP,
-            self._changed,
-            config.namespace,
-            field_selector=f"metadata.name={config.configmap}",
-        )
-        self._targets = {
-            target: Informer(
-                kube, target.resource, self._changed, config.namespace,
-                field_selector=f"metadata.name={target.name}",
-            )
-            for target in config.targets
-        }  # fmt: skip
-        self.watches = Watches([self._nodes, self._configmap, *self._targets.values()])
+        self.cache = Cache(self._kube, self._config, self.wake)
+        self.watches = self.cache.watches
         return self.watches
 
     def claims(self) -> frozenset[str]:
         return self._config.claims()
-
-    # -- inputs -----------------------------------------------------------------------------
-
-    def _node_changed(self, key: str, old: Object | None, new: Object | None) -> None:
-        try:
-            share = node_share(new, parse_quantity) if new is not None else None
-        except ValueError as error:  # a CPU quantity no API server would have accepted
-            log.warning(f"node {key} not counted: {error}", extra={"loop": LOOP})
-            share = None
-        with self._lock:
-            before = self._shares.pop(key, None)
-            if share is not None:
-                self._shares[key] = share
-        if share != before:  # a heartbeat or a label edit changes nothing we count
-            self.wake.set()
-
-    def _changed(self, key: str, old: Object | None, new: Object | None) -> None:
-        self.wake.set()
 
     def catch_up(self) -> None:
         """Evaluate now rather than at the next resync (leadership acquired)."""
@@ -125,9 +82,7 @@ class ProportionalLoop:
         return self._failures.problems()
 
     def status(self) -> ClusterStatus:
-        with self._lock:
-            shares = list(self._shares.values())
-        return cluster_status(shares)
+        return self.cache.status()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -167,7 +122,7 @@ class ProportionalLoop:
         """The ConfigMap's parameters; None (and the targets left alone) when they are bad. A bad
         version is reported once, by whoever leads (`term`) when it is first seen."""
         name = f"{self._config.namespace}/{self._config.configmap}"
-        configmap = self._configmap.get(name)
+        configmap = self.cache.configmap.get(name)
         if configmap is None:
             return self._defaults(name, term) if term is not None else None
         try:
@@ -209,7 +164,7 @@ class ProportionalLoop:
     def _apply(
         self, target: Target, replicas: int, mode: str, why: str, term: int
     ) -> Outcome | None:
-        obj = self._targets[target].get(f"{self._config.namespace}/{target.name}")
+        obj = self.cache.targets[target].get(f"{self._config.namespace}/{target.name}")
         if obj is None:
             if self._first(str(target), "missing"):
                 log.warning(
