@@ -197,9 +197,10 @@ def _default_params(text: str) -> dict[str, str]:
 
 
 def _params(text: str) -> dict[str, str]:
+    """`plan --params`: --default-params' form, and its errors without that flag's name."""
     try:
-        return parse_default_params(text)
-    except ParamsError as error:
+        return _default_params(text)
+    except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(
             str(error).removeprefix("invalid --default-params: ")
         ) from None

@@ -32,10 +32,6 @@ class Outcome:
     detail: str = ""
 
     @property
-    def summary(self) -> str:
-        return ", ".join(str(c) for c in self.changes)
-
-    @property
     def values(self) -> dict[str, tuple[int | None, int]]:
         """field -> (old, new): the changes as a reader compares them."""
         return {c.field: (c.old, c.new) for c in self.changes}

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -137,42 +138,37 @@ def run_pass(loop: Any, leadership: Leadership, now: datetime) -> list[Any]:
     if term is None:
         loop.standby()
         return []
-    outcomes = loop.evaluate(now, term)
-    return loop.settle() if isinstance(loop, ScheduleLoop) else outcomes
+    done = [w.result() if isinstance(w, Future) else w for w in loop.evaluate(now, term)]
+    return [outcome for outcome in done if outcome is not None]
 
 
-class Harness:
-    """A schedule loop whose watches run for real and whose ticks the test calls."""
+class Watched:
+    """A loop whose watches run for real and whose passes the test calls, as the runner would:
+    `run_pass` with the caches synced first, and the Events of the pass posted after it."""
 
     def __init__(
         self,
         server: FakeApiServer,
         clock: ManualClock,
         dry_run: bool,
-        zone: str,
-        claimed: frozenset[str] = frozenset(),
-        leadership: Switch | None = None,
+        leadership: Leadership,
+        make: Callable[[Kube, EventRecorder], Any],
     ) -> None:
         self.server = server
         self.clock = clock
         self.kube = client_of(server)
         self.events = EventRecorder(None if dry_run else self.kube, clock)
-        self.leadership = leadership or Switch()
-        self.loop = ScheduleLoop(
-            self.kube, clock, self.events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed,
-            leadership=self.leadership,
-        )  # fmt: skip
+        self.leadership = leadership
+        self.loop = make(self.kube, self.events)
         self.stop = threading.Event()
         self.loop.watches.start(self.stop)
         wait_for(self.loop.watches.synced)
 
     def sync(self) -> None:
-        """Wait until the loop's caches hold every HPA and Deployment as the server has it."""
+        """Wait until the loop's caches hold what the server has."""
         sync(self.kube, self.loop.watches.informers)
 
-    def tick(self, at: datetime | None = None) -> list[Any]:
-        if at is not None:
-            self.clock.set(at)
+    def evaluate(self) -> list[Any]:
         self.sync()
         outcomes = run_pass(self.loop, self.leadership, self.clock.now())
         self.events.flush()
@@ -183,8 +179,37 @@ class Harness:
         self.loop.watches.stop()
 
 
-class Proportional:
-    """A proportional loop whose watches run for real and whose passes the test calls."""
+class Harness(Watched):
+    """The schedule loop, its ticks at the instants the test sets."""
+
+    loop: ScheduleLoop
+
+    def __init__(
+        self,
+        server: FakeApiServer,
+        clock: ManualClock,
+        dry_run: bool,
+        zone: str,
+        claimed: frozenset[str] = frozenset(),
+        leadership: Switch | None = None,
+    ) -> None:
+        switch = leadership or Switch()
+        super().__init__(server, clock, dry_run, switch, lambda kube, events: ScheduleLoop(
+            kube, clock, events, ZoneInfo(zone), dry_run=dry_run, claimed=claimed,
+            leadership=switch,
+        ))  # fmt: skip
+        self.leadership: Switch = switch
+
+    def tick(self, at: datetime | None = None) -> list[Any]:
+        if at is not None:
+            self.clock.set(at)
+        return self.evaluate()
+
+
+class Proportional(Watched):
+    """The proportional loop."""
+
+    loop: ProportionalLoop
 
     def __init__(
         self,
@@ -194,23 +219,10 @@ class Proportional:
         dry_run: bool = False,
         leadership: Switch | None = None,
     ) -> None:
-        self.server = server
-        self.clock = clock
-        self.kube = client_of(server)
-        self.events = EventRecorder(None if dry_run else self.kube, clock)
-        self.leadership = leadership
-        self.loop = ProportionalLoop(
-            self.kube, clock, self.events, config, dry_run=dry_run, leadership=leadership
-        )
-        self.stop = threading.Event()
-        self.loop.watches.start(self.stop)
-        wait_for(self.loop.watches.synced)
-
-    def evaluate(self) -> list[Any]:
-        sync(self.kube, self.loop.watches.informers)
-        outcomes = run_pass(self.loop, self.leadership or Always(), self.clock.now())
-        self.events.flush()
-        return outcomes
+        chosen = leadership or Always()
+        super().__init__(server, clock, dry_run, chosen, lambda kube, events: (
+            ProportionalLoop(kube, clock, events, config, dry_run=dry_run, leadership=chosen)
+        ))  # fmt: skip
 
     def hpa(self, name: str = "coredns") -> dict[str, Any]:
         obj = self.server.get(*HPA, "kube-system", name)
@@ -222,10 +234,6 @@ class Proportional:
 
     def event_reasons(self) -> list[str]:
         return [e["reason"] for e in self.posted_events()]
-
-    def close(self) -> None:
-        self.stop.set()
-        self.loop.watches.stop()
 
 
 # -- leader election: candidates as separate processes ---------------------------------------------

@@ -5,6 +5,7 @@ What became of a write is a value, `Written`, which the loops report."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ class Writer:
     ) -> None:
         self._kube = kube
         self._loop = loop
-        self.field_manager = field_manager
+        self._field_manager = field_manager
         self._leadership = leadership
         self._dry_run = dry_run
         self._dropping = False  # writes are being dropped (fenced off, or shutting down)
@@ -53,7 +54,7 @@ class Writer:
         return self._send(
             lambda fence: write_spec_fields(
                 self._kube, resource, meta["namespace"], meta["name"], values,
-                self.field_manager, fence,
+                self._field_manager, fence,
             ),
             term,
         )  # fmt: skip
@@ -66,7 +67,7 @@ class Writer:
             lambda fence: self._kube.create(resource, namespace, body, fence=fence), term, False
         )
 
-    def _send(self, request: Any, term: int, counted: bool = True) -> Written:
+    def _send(self, request: Callable[[Fence], object], term: int, counted: bool = True) -> Written:
         if self._dry_run:
             return Written("would-write", "dry run")
         try:

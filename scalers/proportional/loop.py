@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from functools import partial
 
 from scalers import metrics
 from scalers.clock import Clock
@@ -112,7 +113,7 @@ class ProportionalLoop:
             metrics.REPLICAS.set(replicas)
             mode, why = basis(params, status)
             for target in self._config.targets:
-                work = lambda t=target: self._apply(t, replicas, mode, why, term)  # noqa: E731
+                work = partial(self._apply, target, replicas, mode, why, term)
                 if outcome := self._failures.guard(target, work):
                     outcomes.append(outcome)
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())

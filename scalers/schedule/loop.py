@@ -11,6 +11,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from scalers import metrics
@@ -69,7 +70,6 @@ class ScheduleLoop:
         )  # fmt: skip
         self._writing: set[Ref] = set()  # objects with a write under way
         self._pool = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
-        self._last_pass: list[Future[Outcome | None]] = []
         self.watch()
 
     def watch(self) -> Watches:
@@ -114,15 +114,15 @@ class ScheduleLoop:
             return PERIOD
         return min(PERIOD, max(0.0, (at - self._clock.now()).total_seconds()))
 
-    def evaluate(self, now: datetime, term: int) -> None:
+    def evaluate(self, now: datetime, term: int) -> list[Future[Outcome | None]]:
         """One pass in leadership `term`: catch up changed objects, then apply every fire in
-        (last pass, now]. The writes go to the pool, one per object at a time; `settle()` waits
-        for them."""
+        (last pass, now]. The writes go to the pool, one per object at a time: the pass does not
+        wait for them, and returns them for whoever would (the tests)."""
         # A catch-up applies what is scheduled now, a fire due in the same pass included.
         work = {t.ref: (t, "catch-up") for t in self._book.catching_up()}
         for tracked, reason in self._book.due(now):
             work.setdefault(tracked.ref, (tracked, reason))
-        self._last_pass = []
+        writes = []
         for tracked, reason in work.values():
             with self._book.lock:
                 busy = tracked.ref in self._writing
@@ -130,13 +130,9 @@ class ScheduleLoop:
             if busy:  # one write per object at a time: this one goes next
                 self._book.again(now + BUSY_RETRY, tracked, reason)
                 continue
-            future = self._pool.submit(self._guarded, tracked, reason, now, term)
-            self._last_pass.append(future)
+            writes.append(self._pool.submit(self._guarded, tracked, reason, now, term))
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
-
-    def settle(self) -> list[Outcome]:
-        """What the last pass's writes came to, once they are done: for tests and the demo."""
-        return [o for f in self._last_pass if (o := f.result()) is not None]
+        return writes
 
     # -- decisions and writes, on the pool ----------------------------------------------------
 
@@ -148,7 +144,7 @@ class ScheduleLoop:
 
         try:
             with self._report.deferred():  # Events wait while writes are under way
-                work = lambda: self._apply(tracked, reason, now, term)  # noqa: E731
+                work = partial(self._apply, tracked, reason, now, term)
                 return self._failures.guard(tracked.ref, work, failed)
         finally:
             with self._book.lock:

@@ -83,7 +83,7 @@ def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
         ]
     if state == SUSPENDED and (previous is None or not previous.inputs.suspended):
         said.append(Notice("suspended", "paused", messages.SUSPENDED, None))
-    elif state == CLAIMED and (new_schedule or previous is None or previous.state != CLAIMED):
+    elif state == CLAIMED and (previous is None or previous.state != CLAIMED or new_schedule):
         event = ("Warning", "ScheduleIgnored")
         said.append(Notice("proportional-target", "ignored", messages.CLAIMED, event, "WARNING"))
     return said
