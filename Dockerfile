@@ -37,6 +37,9 @@ RUN groupadd --gid 65532 nonroot \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin nonroot
 COPY --from=build /opt/venv /opt/venv
+# The dns-autoscaler's Deployment runs `command: [/cluster-proportional-autoscaler, --flags...]`:
+# with this image in its place it runs `scalers run` with the same flags (see README).
+RUN ln -s /opt/venv/bin/scalers /cluster-proportional-autoscaler
 # 1. Import what `scalers run` imports, writing its bytecode (venv and stdlib) into the image:
 #    with a read-only root nothing is cached at run time, and compiling the kubernetes client
 #    on every start costs ~3 s of CPU. It also proves the venv works on this base.

@@ -302,6 +302,9 @@ _FLAGS = {
               "count only nodes with these labels: key=value[,key=value...]"),
         _Flag(("--poll-period-seconds",), "SCALERS_POLL_PERIOD_SECONDS", "10", _seconds,
               "resync period; changes are seen at once through watches"),
+        _Flag(("--max-sync-failures",), "SCALERS_MAX_SYNC_FAILURES", "0", _count,
+              "exit (status 1) after this many failed passes in a row: parameters missing or "
+              "invalid, a target missing or not written; 0 never"),
         _Flag(("--leader-elect",), "SCALERS_LEADER_ELECT", "true", boolean,
               "only the holder of a Lease writes; --no-leader-elect for a single replica"),
         _Flag(("--lease-name",), "SCALERS_LEASE_NAME", names.LEASE, _object_name, None),
@@ -348,7 +351,7 @@ _COMMON = ("--timezone", "--dry-run", "--schedule-loop", "--log-level")
 _PROPORTIONAL = (
     "proportional loop (cluster-proportional-autoscaler flags)",
     ("--proportional-loop", "--target", "--namespace", "--configmap", "--default-params",
-     "--nodelabels", "--poll-period-seconds"),
+     "--nodelabels", "--poll-period-seconds", "--max-sync-failures"),
 )  # fmt: skip
 _OPERATIONS = (
     "operations",
@@ -374,6 +377,93 @@ _PLAN: _Groups = (
 _VALIDATE: _Groups = ((None, ("--timezone",)),)
 
 
+def _go_bool(text: str) -> str:
+    """Go's strconv.ParseBool."""
+    if text not in (
+        "1",
+        "t",
+        "T",
+        "TRUE",
+        "true",
+        "True",
+        "0",
+        "f",
+        "F",
+        "FALSE",
+        "false",
+        "False",
+    ):
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected true or false")
+    return text
+
+
+def _go_int(text: str) -> str:
+    if re.fullmatch(r"[+-]?[0-9]{1,10}", text) is None or abs(int(text)) > _INT32:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected a whole number")
+    return text
+
+
+def _go_severity(text: str) -> str:
+    if text.upper() not in ("INFO", "WARNING", "ERROR", "FATAL", "0", "1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected INFO, WARNING, ERROR or FATAL")
+    return text
+
+
+def _go_vmodule(text: str) -> str:
+    for item in filter(None, text.split(",")):
+        pattern, equals, level = item.partition("=")
+        if not pattern or not equals or re.fullmatch(r"[0-9]{1,9}", level) is None:
+            raise argparse.ArgumentTypeError(f"{quoted(item)}: expected pattern=N[,pattern=N...]")
+    return text
+
+
+def _go_backtrace(text: str) -> str:
+    if text and re.fullmatch(r"[^:]+:[0-9]{1,9}", text) is None:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: expected FILE:LINE, e.g. main.go:42")
+    return text
+
+
+# cluster-proportional-autoscaler's logging flags (glog's), so that its Deployment's args carry
+# over unchanged: checked as CPA checks them, then said once at start to have no effect. The
+# value is CPA's flag; what it becomes here, the words after it.
+_GLOG: dict[str, tuple[Callable[[str], str], str]] = {
+    "logtostderr": (_go_bool, "the log goes to standard error always, as JSON lines"),
+    "alsologtostderr": (_go_bool, "the log goes to standard error always, as JSON lines"),
+    "stderrthreshold": (_go_severity, "the log goes to standard error always, as JSON lines"),
+    "log_dir": (str, "no log files are written"),
+    "log_link": (str, "no log files are written"),
+    "logbuflevel": (_go_int, "no log files are written"),
+    "v": (_go_int, "the log's level is --log-level"),
+    "vmodule": (_go_vmodule, "the log's level is --log-level"),
+    "log_backtrace_at": (_go_backtrace, "the log's level is --log-level"),
+}
+
+
+def _take_glog(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group(
+        "cluster-proportional-autoscaler's logging flags",
+        "accepted, so that its args carry over, and said at start to have no effect: "
+        + ", ".join(f"--{name}" for name in _GLOG),
+    )
+    for name, (parse, _) in _GLOG.items():
+        # pflag, as CPA sets it up, reads '_' and '-' in a flag's name alike.
+        spellings = dict.fromkeys((f"--{name}", f"--{name.replace('_', '-')}"))
+        const = "true" if parse is _go_bool else None
+        group.add_argument(
+            *spellings, dest=f"glog_{name}", type=parse, nargs=None if const is None else "?",
+            const=const, default=None, help=argparse.SUPPRESS,
+        )  # fmt: skip
+
+
+def carried_over(args: argparse.Namespace) -> list[str]:
+    """CPA's logging flags given, each with what it becomes here."""
+    return [
+        f"--{name}={value} ({_GLOG[name][1]})"
+        for name in _GLOG
+        if (value := getattr(args, f"glog_{name}", None)) is not None
+    ]
+
+
 def _take(command: argparse.ArgumentParser, groups: _Groups) -> None:
     for title, flags in groups:
         group = command if title is None else command.add_argument_group(title)
@@ -390,6 +480,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the controller against a cluster")
     _take(run, _RUN)
+    _take_glog(run)
     demo = commands.add_parser(
         "demo", help="run the real controller against an in-process API server on a fast clock"
     )
@@ -398,18 +489,28 @@ def parser() -> argparse.ArgumentParser:
         "plan", help="scheduled values now and next fires; replicas from the parameters"
     )
     plan.add_argument(
-        "files", nargs="*", metavar="FILE|DIR", help="manifests; none: the live cluster"
-    )
+        "files", nargs="*", metavar="FILE|DIR",
+        help="manifests, YAML or JSON (- reads standard input); none: the live cluster",
+    )  # fmt: skip
     _take(plan, _PLAN)
     check = commands.add_parser(
         "validate", help="lint manifests' schedule annotations and parameters (exit 1 on error)"
     )
-    check.add_argument("files", nargs="+", metavar="FILE|DIR")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE|DIR",
+        help="manifests, YAML or JSON; - reads standard input: helm template ... | scalers "
+        "validate -",
+    )  # fmt: skip
     _take(check, _VALIDATE)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        # Flags and no command: cluster-proportional-autoscaler's args, as its Deployment
+        # passes them to the image's entry point.
+        argv.insert(0, "run")
     args = parser().parse_args(argv)
     if args.command == "demo":
         from scalers.demo import run_demo
@@ -427,15 +528,27 @@ def _validate(args: argparse.Namespace) -> int:
 
     loaded = load(args.files)
     problems = loaded.problems + validate(loaded.manifests, args.timezone)
-    for problem in problems:
-        print(problem)
     errors = sum(not p.warning for p in problems)
     checked = sum(is_scheduled(m) or is_params(m) for m in loaded.manifests)
-    print(
+    summary = (
         f"{_plural(loaded.files, 'file')}, {_plural(checked, 'object')} checked: "
         f"{_plural(errors, 'error')}, {_plural(len(problems) - errors, 'warning')}"
     )
-    return 1 if errors else 0
+    return _say([*map(str, problems), summary], 1 if errors else 0)
+
+
+def _say(lines: Sequence[str], status: int) -> int:
+    """Print the lines and return `status`; when the reader has gone (`| head`), 141 as for
+    SIGPIPE, without a traceback: Python's recipe puts devnull in place of stdout, so that
+    the flush at exit does not fail again."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return status
 
 
 def _plural(count: int, word: str) -> str:
@@ -460,7 +573,7 @@ def _plan(args: argparse.Namespace) -> int:
         loaded = load(args.files)
         for problem in loaded.problems:
             print(f"scalers plan: {problem}", file=sys.stderr)
-        if loaded.problems:
+        if any(not problem.warning for problem in loaded.problems):
             return 2
         manifests = loaded.manifests
         found = find_configmap(manifests, args.namespace, args.configmap)
@@ -483,8 +596,9 @@ def _plan(args: argparse.Namespace) -> int:
         manifests, status, params = live.manifests, status or live.status, params or live.params
     proportional = None if params is None else proportional_plan(*params, status)
     result = make_plan(args.at or SystemClock().now(), manifests, args.timezone, proportional)
-    print(render_json(result) if args.output == "json" else render_table(result))
-    return 0
+    shown = render_json(result) if args.output == "json" else render_table(result)
+    # 1: something shown is rejected or refused, as `validate` would fail it; 2 is for input.
+    return _say([shown], 1 if result.failed else 0)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -514,12 +628,20 @@ def _run(args: argparse.Namespace) -> int:
             "identity": args.identity if settings.election else None,
         },
     )
+    if carried := carried_over(args):
+        log.info(
+            "cluster-proportional-autoscaler's flags accepted, with no effect here: "
+            + "; ".join(carried)
+        )
     try:
         controller.run(stop)
     except OSError as error:
         # The one OSError that run raises: binding the health server, before any loop starts.
         print(f"scalers: --health-port {args.health_port}: {error.strerror}", file=sys.stderr)
         return 2
+    if controller.runner.gave_up is not None:
+        print(f"scalers: {controller.runner.gave_up}", file=sys.stderr)
+        return 1
     log.info("stopped")
     return 0
 
@@ -542,6 +664,7 @@ def run_settings(args: argparse.Namespace) -> Settings:
             default_params=args.default_params,
             node_labels=args.nodelabels,
             resync_seconds=args.poll_period_seconds,
+            max_sync_failures=args.max_sync_failures,
         )
     election = None
     if args.leader_elect:

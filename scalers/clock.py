@@ -55,6 +55,14 @@ class FastClock:
         without virtual time running on, whatever the machine's speed."""
         self._start, self._origin = self.now(), None
 
+    def set_speed(self, speed: float) -> None:
+        """Run on from now at `speed` (1: real time)."""
+        running = self._origin is not None
+        self.pause()
+        self._speed = speed
+        if running:
+            self.go()
+
     def now(self) -> datetime:
         origin = self._origin
         if origin is None:

@@ -4,10 +4,13 @@ it came from, and what their annotations and parameters parse to. Pure apart fro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -22,6 +25,7 @@ from scalers.schedule.annotation import (
     Rejected,
     Schedule,
     parse_schedule,
+    warning_reason,
 )
 
 
@@ -100,44 +104,98 @@ class Loaded:
     problems: list[Problem]  # files that cannot be read or parsed
 
 
+STDIN = "-"  # as a FILE: standard input (`helm template ... | scalers validate -`)
+STDIN_SOURCE = "<stdin>"
+SUFFIXES = (".yaml", ".yml", ".json")
+HELM_HINT = (
+    "looks like a Helm template: run `helm template` first and pipe it: "
+    "helm template ... | scalers validate -"
+)
+# Go templating that only an unrendered chart has: `{{` alone also appears in rendered files
+# (Prometheus rules, ApplicationSets), where it is data.
+_HELM = re.compile(
+    r"\{\{-|-\}\}|\{\{\s*(\.(Values|Release|Chart|Capabilities|Files|Template)\b"
+    r"|(include|template|toYaml|toJson|tpl|if|else|range|with|end|define)\b)"
+)
+
+
 def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The files named, and every *.yaml/*.yml under the directories named, in a stable order."""
+    """The files named, and every *.yaml/*.yml/*.json under the directories named, in a stable
+    order; `-` stands for standard input."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-            )
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
         else:
             found.append(path)
     return found
 
 
-def load(paths: Iterable[str | Path]) -> Loaded:
-    """Every Kubernetes object (a mapping with a `kind`) in the files; anything else in them is
-    not ours to judge and is skipped."""
+def load(paths: Iterable[str | Path], stdin: TextIO | None = None) -> Loaded:
+    """Every Kubernetes object (a mapping with a `kind`, the items of a List included) in the
+    files, YAML or JSON; anything else in them is not ours to judge and is skipped. The file
+    `-` is `stdin` (default sys.stdin), read once."""
     files = yaml_files(paths)
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     for path in files:
+        source = STDIN_SOURCE if str(path) == STDIN else str(path)
         try:
-            documents = list(yaml.safe_load_all(path.read_text()))
+            text = (stdin or sys.stdin).read() if str(path) == STDIN else path.read_text()
         except OSError as error:
-            problems.append(Problem(str(path), "Unreadable", error.strerror or str(error)))
+            problems.append(Problem(source, "Unreadable", error.strerror or str(error)))
             continue
         except UnicodeDecodeError as error:
-            problems.append(Problem(str(path), "Unreadable", f"not UTF-8 text: {error.reason}"))
+            problems.append(Problem(source, "Unreadable", f"not UTF-8 text: {error.reason}"))
             continue
-        except yaml.YAMLError as error:
-            problems.append(Problem(str(path), "InvalidYAML", _yaml_problem(error)))
+        documents = _documents(source, text, as_json=path.suffix == ".json")
+        if isinstance(documents, Problem):
+            problems.append(documents)
             continue
-        except RecursionError:  # PyYAML composes nested collections recursively
-            problems.append(Problem(str(path), "InvalidYAML", "nested too deep"))
-            continue
-        manifests.extend(
-            Manifest(str(path), doc) for doc in documents if isinstance(doc, dict) and "kind" in doc
-        )
+        if _HELM.search(text):
+            problems.append(Problem(source, "HelmTemplate", HELM_HINT, warning=True))
+        manifests.extend(Manifest(source, obj) for obj in _objects(documents))
     return Loaded(len(files), manifests, problems)
+
+
+def _documents(source: str, text: str, as_json: bool) -> list[Any] | Problem:
+    """The documents of a file, or why it cannot be parsed. JSON (a `.json` file, or standard
+    input that is a JSON document) is read as JSON, for JSON's own error messages."""
+    try:
+        if as_json or (source == STDIN_SOURCE and text.lstrip().startswith("{")):
+            try:
+                return [json.loads(text)]
+            except json.JSONDecodeError as error:
+                if as_json:
+                    where = f"line {error.lineno}, column {error.colno}"
+                    return Problem(source, "InvalidJSON", f"{where}: {error.msg}")
+            except ValueError:  # an integer of more digits than Python converts
+                if as_json:
+                    return Problem(source, "InvalidJSON", "a number far too long")
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as error:
+        message = _yaml_problem(error)
+        if "{{" in text:  # a template that does not even parse: say what to do first
+            return Problem(source, "HelmTemplate", f"{HELM_HINT} ({message})")
+        return Problem(source, "InvalidYAML", message)
+    except RecursionError:  # PyYAML and json compose nested collections recursively
+        return Problem(source, "InvalidJSON" if as_json else "InvalidYAML", "nested too deep")
+
+
+def _objects(documents: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
+    """The objects of the documents: a List (kubectl's, or an API's `HorizontalPodAutoscalerList`
+    whose items carry no kind of their own) stands for its items."""
+    for doc in documents:
+        if not isinstance(doc, dict) or "kind" not in doc:
+            continue
+        kind, items = doc["kind"], doc.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            item_kind = kind.removesuffix("List")
+            for item in items:
+                if isinstance(item, dict) and (item_kind or "kind" in item):
+                    yield {"kind": item_kind, **item} if item_kind else item
+        else:
+            yield doc
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -192,6 +250,22 @@ def _above(low: Any, high: Any) -> bool:
     return isinstance(low, int) and isinstance(high, int) and low > high
 
 
+def schedule_problems(manifest: Manifest, schedule: Schedule | Rejected) -> list[Problem]:
+    """Every problem of an object's schedule, one each: what rejects it, what the controller
+    would refuse to write, and the warnings."""
+    at = (manifest.source, manifest.describe())
+    if isinstance(schedule, Rejected):
+        problems = [Problem(at[0], i.reason, i.message, at[1]) for i in schedule.each()]
+    else:
+        problems = [Problem(at[0], REFUSED, text, at[1]) for text in refusals(manifest, schedule)]
+    return problems + [
+        Problem(at[0], warning_reason(text), text, at[1], True) for text in schedule.warnings
+    ]
+
+
+REFUSED = "ScheduleRefused"
+
+
 def is_params(manifest: Manifest) -> bool:
     """A ConfigMap of proportional parameters: it has a mode key, or it has CPA's usual name."""
     if manifest.kind != "ConfigMap":
@@ -227,18 +301,7 @@ def validate(manifests: Iterable[Manifest], default_zone: ZoneInfo) -> list[Prob
         if shape is not None and manifest.kind in (*FIELDS, "ConfigMap"):
             problems.append(Problem(at[0], "InvalidManifest", shape, at[1]))
         elif is_scheduled(manifest):
-            schedule = schedule_of(manifest, default_zone)
-            if isinstance(schedule, Rejected):
-                problems.append(Problem(at[0], schedule.reason, schedule.message, at[1]))
-                continue
-            problems.extend(
-                Problem(at[0], "UnknownKey", text, at[1], warning=True)
-                for text in schedule.warnings
-            )
-            problems.extend(
-                Problem(at[0], "ScheduleRefused", text, at[1])
-                for text in refusals(manifest, schedule)
-            )
+            problems += schedule_problems(manifest, schedule_of(manifest, default_zone))
         elif is_params(manifest):
             try:
                 params_of(manifest.data)

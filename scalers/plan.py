@@ -4,14 +4,23 @@ the cluster, read by plan_live.py), the instant and the cluster's counts come in
 
 from __future__ import annotations
 
+import itertools
 import json
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scalers.manifests import Manifest, is_scheduled, params_of, schedule_of
+from scalers.manifests import (
+    Manifest,
+    Problem,
+    is_scheduled,
+    params_of,
+    schedule_of,
+    schedule_problems,
+)
 from scalers.proportional.params import LADDER, LINEAR, ClusterStatus, Linear, ParamsError
 from scalers.schedule.annotation import Rejected, Rule
 from scalers.schedule.cron import next_fire
@@ -37,9 +46,26 @@ class ObjectPlan:
     scheduled: Mapping[str, int] | None = None
     next: tuple[Fire, ...] = ()
     error: str | None = None  # the annotation is rejected: nothing is scheduled
+    # Every problem, one each, as `scalers validate` says them: what rejects the annotation,
+    # what the controller would refuse to write, warnings.
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+    @property
+    def failed(self) -> bool:
+        """Rejected, or with an action that the controller would refuse to write."""
+        return any(not p.warning for p in self.problems)
 
     def to_json(self) -> dict[str, Any]:
-        head = {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+        head: dict[str, Any] = {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+        if self.problems:
+            head["problems"] = [
+                {"reason": p.reason, "message": p.message, "warning": p.warning}
+                for p in self.problems
+            ]
         if self.error is not None:
             return {**head, "error": self.error}
         return {
@@ -84,6 +110,12 @@ class Forecast:
     schedules: tuple[ObjectPlan, ...]
     proportional: ProportionalPlan | None
 
+    @property
+    def failed(self) -> bool:
+        """Something shown is rejected or refused: `scalers plan` exits 1."""
+        proportional = self.proportional is not None and self.proportional.error is not None
+        return proportional or any(s.failed for s in self.schedules)
+
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "at": self.at.astimezone(UTC).isoformat(),
@@ -111,8 +143,11 @@ def next_fires(rules: Iterable[Rule], after: datetime, count: int = NEXT_FIRES) 
 
 
 def schedule_plan(manifest: Manifest, at: datetime, default_zone: ZoneInfo) -> ObjectPlan:
-    head = ObjectPlan(manifest.source, manifest.kind, manifest.namespace, manifest.name)
     schedule = schedule_of(manifest, default_zone)
+    head = ObjectPlan(
+        manifest.source, manifest.kind, manifest.namespace, manifest.name,
+        problems=tuple(schedule_problems(manifest, schedule)),
+    )  # fmt: skip
     if isinstance(schedule, Rejected):
         return replace(head, error=f"{schedule.reason}: {schedule.message}")
     zones = tuple(dict.fromkeys(str(rule.zone) for rule in schedule.rules))
@@ -149,21 +184,36 @@ def render_json(forecast: Forecast) -> str:
 
 
 def render_table(forecast: Forecast) -> str:
+    """The forecast for a terminal: no line wider than WIDTH, long values wrapped within their
+    column, and every problem in full below the table."""
     lines = [f"at {forecast.at.astimezone(UTC):%a %Y-%m-%d %H:%M:%S} UTC"]
     if forecast.schedules:
-        rows = [("OBJECT", "ZONE", "SCHEDULED NOW", "NEXT FIRES (action's zone)", "ACTION", "SETS")]
+        blocks: list[_Block] = [
+            (
+                ("OBJECT", "ZONE", "SCHEDULED NOW"),
+                [("NEXT FIRES (action's zone)", "ACTION", "SETS")],
+            )
+        ]
         for s in forecast.schedules:
-            subject = f"{s.kind} {s.namespace}/{s.name}"
             if s.error is not None:
-                rows.append((subject, "-", f"rejected: {s.error}", "", "", ""))
+                reason = s.error.split(":", 1)[0]
+                blocks.append(((s.subject, "-", f"rejected: {reason} (below)"), [("-", "", "")]))
                 continue
-            first = (subject, ", ".join(s.zones), _values((s.scheduled or {}).items()))
-            fires = [
+            fires: list[tuple[str, ...]] = [
                 (f"{f.at:%a %Y-%m-%d %H:%M %Z}", str(f.action), _values(f.values)) for f in s.next
             ]
-            rows.append((*first, *(fires[0] if fires else ("-", "", ""))))
-            rows.extend(("", "", "", *fire) for fire in fires[1:])
-        lines += ["", *_aligned(rows)]
+            now = _values((s.scheduled or {}).items())
+            blocks.append(((s.subject, ", ".join(s.zones) or "-", now), fires or [("-", "", "")]))
+        lines += ["", *_table(blocks, shrink=(5, 2, 0))]
+    problems = [(s.subject, problem) for s in forecast.schedules for problem in s.problems]
+    if problems:
+        lines += ["", "PROBLEMS"]
+        for subject, problem in problems:
+            said = (
+                f"{'warning: ' if problem.warning else ''}{subject}: {problem.reason}: "
+                f"{problem.message}"
+            )
+            lines += textwrap.wrap(said, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
     if forecast.proportional is not None:
         p = forecast.proportional
         block = [("PARAMETERS", p.source)]
@@ -176,18 +226,52 @@ def render_table(forecast: Forecast) -> str:
             else:
                 block += [("NODES", str(p.counted[0])), ("CORES", str(p.counted[1]))]
                 block.append(("REPLICAS", str(p.replicas)))
-        lines += ["", *_aligned(block)]
+        lines += ["", *_table([(row, []) for row in block], shrink=(1,))]
     if not forecast.schedules and forecast.proportional is None:
         lines += ["", "no annotated objects and no proportional parameters"]
     return "\n".join(lines)
+
+
+WIDTH = 120  # of a table's lines
+GAP = "  "
+NARROWEST = 8  # a column is never made narrower, whatever the width
+
+# One object of a table: its own cells, then a row of further cells for each of its fires.
+_Block = tuple[tuple[str, ...], list[tuple[str, ...]]]
 
 
 def _values(values: Iterable[tuple[str, int]]) -> str:
     return " ".join(f"{name}={value}" for name, value in values) or "-"
 
 
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
+def _table(blocks: Sequence[_Block], shrink: Sequence[int]) -> list[str]:
+    """Blocks aligned in columns within WIDTH. A cell wider than its column wraps within it:
+    the columns in `shrink` give way first, down to their longest word, then the widest ones."""
+    rows = [(*head, *sub) for head, subs in blocks for sub in subs or [()]]
+    count = max(len(row) for row in rows)
+    cells = [[row[i] for row in rows if i < len(row)] for i in range(count)]
+    widths = [max(len(cell) for cell in column) for column in cells]
+    room = WIDTH - len(GAP) * (count - 1)
+    for i in shrink:
+        longest_word = max(len(word) for cell in cells[i] for word in cell.split() or [""])
+        widths[i] -= max(0, min(sum(widths) - room, widths[i] - longest_word))
+    while sum(widths) > room and max(widths) > NARROWEST:
+        widest = widths.index(max(widths))
+        widths[widest] -= min(sum(widths) - room, widths[widest] - NARROWEST)
+    lines: list[str] = []
+    for head, subs in blocks:
+        columns = [_wrapped(cell, widths[i]) for i, cell in enumerate(head)]
+        under: list[list[str]] = [[] for _ in range(count - len(head))]
+        for sub in subs:  # each fire's cells stay side by side
+            wrapped = [_wrapped(cell, widths[len(head) + i]) for i, cell in enumerate(sub)]
+            height = max(len(w) for w in wrapped)
+            for column, w in zip(under, wrapped, strict=True):
+                column += w + [""] * (height - len(w))
+        columns += under
+        for parts in itertools.zip_longest(*columns, fillvalue=""):
+            lines.append(GAP.join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
+    return lines
+
+
+def _wrapped(cell: str, width: int) -> list[str]:
+    return textwrap.wrap(cell, width, break_on_hyphens=False) or [""]

@@ -61,6 +61,11 @@ class Loop(Protocol):
         ...
 
 
+class GiveUp(Exception):
+    """A loop that must end the process (CPA's --max-sync-failures): every loop stops, and the
+    process exits non-zero with this message."""
+
+
 class Failures:
     """The objects a loop fails on, pass after pass. A bug met on one object is the loop's error,
     with its traceback and a metric: not dressed up as the user's failure, and no reason to stop
@@ -123,6 +128,7 @@ class Runner:
         self._started = clock.now()
         self.restarts: dict[str, int] = {loop.name: 0 for loop in loops}
         self.heartbeats: dict[str, datetime] = {}  # loop -> when it last went round
+        self.gave_up: str | None = None  # why a loop ended the process (GiveUp)
         # loop -> (crashes since it last went round, the last error, its heartbeat then)
         self._crashes: dict[str, tuple[int, str, datetime | None]] = {}
 
@@ -172,6 +178,10 @@ class Runner:
         while not stop.is_set():
             try:
                 self.run_loop(loop, stop)
+            except GiveUp as error:
+                self.gave_up = f"{loop.name} loop: {error}"
+                log.error(f"giving up: {error}", extra={"loop": loop.name})
+                stop.set()
             except Exception as error:
                 self.restarts[loop.name] += 1
                 heartbeat = self.heartbeats.get(loop.name)

@@ -154,6 +154,7 @@ def test_only_a_command_with_the_flag_reads_its_variable(
         (["plan", "--params", "garbage"], "--params: invalid JSON"),
         (["demo", "--speed", "nan"], "--speed: 'nan'"),
         (["demo", "--speed", "0"], "--speed: '0'"),
+        (["demo", "--speed", "-1"], "--speed: '-1'"),
     ],
 )
 def test_a_bad_flag_is_refused_in_one_line(

@@ -694,7 +694,9 @@ def test_kubectl_get_and_patch(srv: FakeApiServer, tmp_path: Path) -> None:
     config = srv.write_kubeconfig(tmp_path / "kubeconfig")
 
     def kubectl(*args: str) -> str:
-        done = subprocess.run(["kubectl", "--kubeconfig", str(config), *args],
+        # Its discovery cache in the test's directory, not the user's ~/.kube/cache.
+        done = subprocess.run(["kubectl", "--kubeconfig", str(config),
+                               "--cache-dir", str(tmp_path / "cache"), *args],
                               capture_output=True, text=True, timeout=30)  # fmt: skip
         assert done.returncode == 0, done.stderr
         return done.stdout

@@ -15,7 +15,7 @@ from scalers.kube.client import Kube
 from scalers.resources import EVENT
 from scalers.schedule.loop import FIELD_MANAGER
 from tests.builders import hpa
-from tests.support import HPA
+from tests.support import HPA, events_for
 
 ZONE = "kube-scalers.io/timezone"
 SEED = 9
@@ -58,7 +58,8 @@ NUMBERS = [0, -1, -(2**31), 2**31, 2**63, 10**30, 10**400, 1.5, 2.0, 1e3, True, 
 CRONS = ["", " ", "0 9 * * * *", "0 0 9 * * 1-5", "* * * * * * *", "* * * *", "61 * * * *",
          "0 25 * * *", "0 0 31 2 *", "@every 5m", "@reboot", "@", "@HOURLYY", "\u0663 * * * *",
          "0 9 * * funday", "*/0 * * * *", "1" + ",1" * 300 + " * * * *", "x" * 10_000,
-         "0\u00009 * * *"]  # fmt: skip
+         "0\u00009 * * *", "0 9 L * *", "0 9 * * 5L", "0 9 * * 1#2", "0 9 ? * *", "0 9 15W * *",
+         "R 9 * * *", "H 9 * * *"]  # fmt: skip
 
 
 def bad_values(rng: random.Random) -> list[tuple[str, dict[str, str]]]:
@@ -99,6 +100,8 @@ def bad_values(rng: random.Random) -> list[tuple[str, dict[str, str]]]:
             '/* c */ [{"schedule": "0 9 * * *", "minReplicas": 2}]',
             json.dumps([EVENING] * 101), json.dumps([{"schedule": "0 9 * * *"}] * 3000),
             json.dumps([7] * 20_000), json.dumps([EVENING, {"schedule": "0 9 * * *"}]),
+            "https://example.com/schedule.json", " s3://bucket/web.json", "http://" + "x" * 5000,
+            json.dumps([EVENING, {"schedule": "@x", "minReplicas": "x", "tz": "x", "y": 1}] * 50),
         ]
     ]  # fmt: skip
     well_formed = act(maxReplicas=30)
@@ -138,3 +141,20 @@ def test_hostile_annotations_reject_their_own_object_only(server, harness):
         assert any(m["manager"] == FIELD_MANAGER for m in obj["metadata"]["managedFields"])
         assert warnings[f"good-{index}"] == 0
     assert all(len(e["message"]) <= 1024 for e in events)
+
+
+def test_an_annotation_with_many_problems_is_one_event_naming_the_first(server, harness):
+    bad = {"schedule": "0 9 L * *", "minReplicas": 0, "tz": "Nowhere/Land", "minReplica": 1}
+    server.create(hpa("web", json.dumps([EVENING, bad, bad]), 2, 20), manager="argocd")
+    h = harness()
+
+    h.tick(BEFORE)
+    h.tick(FIRE)
+
+    [event] = [e for e in events_for(server, "web") if e["type"] == "Warning"]
+    assert event["reason"] == "InvalidSchedule"
+    assert event["message"] == (
+        "action 2: schedule '0 9 L * *' uses 'L' (the last day or weekday of the month), an "
+        "extension of some cron tools: only standard 5-field cron is accepted; action 2: unknown "
+        "zone 'Nowhere/Land'; and 6 more problems"
+    )

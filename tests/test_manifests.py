@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from scalers.proportional.loop import Config
 from scalers.proportional.params import parse_default_params
 from scalers.proportional.targets import Target
 from scalers.resources import DEPLOYMENT, HPA
-from tests.builders import add_nodes, coredns_hpa, hpa, workload
+from tests.builders import add_nodes, hpa, workload
 from tests.support import START, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +55,8 @@ KINDS: dict[tuple[str, str], bool] = {
     ("rbac.authorization.k8s.io/v1", "Role"): True,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): True,
     ("argoproj.io/v1alpha1", "Application"): True,
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): True,
+    ("monitoring.coreos.com/v1", "PodMonitor"): True,
 }
 WORKLOADS = {"Deployment", "StatefulSet", "ReplicaSet"}
 
@@ -81,7 +82,8 @@ def manifest_objects() -> list[dict[str, Any]]:
 
 def all_files() -> list[Path]:
     files = [*MANIFESTS.glob("*.yaml"), *EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.yml")]
-    return sorted(p for p in files if p.name != "kustomization.yaml")
+    # Not Kubernetes objects: kustomize's input, and helmfile's (tests/test_chart.py renders it).
+    return sorted(p for p in files if p.name not in ("kustomization.yaml", "helmfile.yaml"))
 
 
 def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -313,20 +315,26 @@ def annotated_deployment() -> dict[str, Any]:
     return workload("Deployment", "report-worker", replicas=0, namespace="batch", annotations=notes)
 
 
-@pytest.fixture
-def recorded(server: FakeApiServer, clock: ManualClock) -> Iterator[list[Request]]:
-    """Every request the controller made, start to stop, with everything switched on."""
-    server.create(hpa("web", ACTIONS, 2, 20, namespace="shop"))
-    server.create(annotated_deployment())
-    server.create(coredns_hpa())
-    server.create(workload("Deployment", "coredns"))
-    add_nodes(server, 3)  # no ConfigMap: the default parameters create it
+def record(server: FakeApiServer, clock: ManualClock, settings: Settings) -> list[Request]:
+    """Every request the controller made with `settings`, start to stop: each target of the
+    proportional loop seeded and sized (3 nodes, one replica a node), its ConfigMap created
+    from the default parameters, and with the schedule loop annotated objects that fire and
+    Events, created and repeated."""
+    config = settings.proportional
+    if settings.schedule:
+        server.create(hpa("web", ACTIONS, 2, 20, namespace="shop"))
+        server.create(annotated_deployment())
+    if config is not None:
+        assert config.default_params, "the ConfigMap is created from the default parameters"
+        for target in config.targets:
+            if target.resource is HPA:
+                server.create(hpa(target.name, None, 2, 20, namespace=config.namespace))
+            else:
+                server.create(
+                    workload(target.resource.kind, target.name, namespace=config.namespace)
+                )
+        add_nodes(server, 3)  # no ConfigMap: the default parameters create it
     clock.set(NINE - timedelta(seconds=10))
-    config = Config(
-        targets=(Target(HPA, "coredns"), Target(DEPLOYMENT, "coredns")),
-        default_params=parse_default_params('{"linear": {"nodesPerReplica": 1, "min": 1}}'),
-    )
-    settings = Settings(ZoneInfo("UTC"), proportional=config, election=Election("a"))
     controller = Controller(server.api_client(), clock, settings)
     stop = threading.Event()
     thread = threading.Thread(target=controller.run, args=(stop,))
@@ -338,15 +346,20 @@ def recorded(server: FakeApiServer, clock: ManualClock) -> Iterator[list[Request
 
     def done() -> bool:
         events = {r.path for r in server.requests if r.method == "POST" and "/events" in r.path}
-        return (
+        scheduled = not settings.schedule or (
             value("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web", "minReplicas") == 10
             and value("apps/v1", "Deployment", "batch", "report-worker", "replicas") == 6
-            and value("autoscaling/v2", "HorizontalPodAutoscaler", NAMESPACE, "coredns", "minReplicas") == 3
-            and value("apps/v1", "Deployment", NAMESPACE, "coredns", "replicas") == 3
-            and server.get("v1", "ConfigMap", NAMESPACE, "dns-autoscaler") is not None
             and any("/namespaces/shop/" in p for p in events)
             and any("/namespaces/batch/" in p for p in events)
         )  # fmt: skip
+        sized = config is None or (
+            all(
+                value(t.resource.api_version, t.resource.kind, config.namespace, t.name, t.field) == 3
+                for t in config.targets
+            )
+            and server.get("v1", "ConfigMap", config.namespace, config.configmap) is not None
+        )  # fmt: skip
+        return scheduled and sized
 
     def moved() -> bool:
         result = done()
@@ -356,49 +369,77 @@ def recorded(server: FakeApiServer, clock: ManualClock) -> Iterator[list[Request
 
     try:
         wait_for(moved, timeout=20)
-        # An annotation broken, fixed and broken again the same way warns again: the same
-        # Warning, counted on the Event already posted (a PATCH of the Event).
-        for actions in ("not json", ACTIONS, "not json"):
-            web = server.get("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web")
-            web["metadata"]["annotations"]["zalando.org/schedule-actions"] = actions
-            server.update(web)
-        wait_for(lambda: any(r.method == "PATCH" and "/events/" in r.path for r in server.requests))
+        if settings.schedule:
+            # An annotation broken, fixed and broken again the same way warns again: the same
+            # Warning, counted on the Event already posted (a PATCH of the Event).
+            for actions in ("not json", ACTIONS, "not json"):
+                web = server.get("autoscaling/v2", "HorizontalPodAutoscaler", "shop", "web")
+                web["metadata"]["annotations"]["zalando.org/schedule-actions"] = actions
+                server.update(web)
+            wait_for(
+                lambda: any(r.method == "PATCH" and "/events/" in r.path for r in server.requests)
+            )
     finally:
         stop.set()  # the leader gives the Lease up on its way out: a request too
         thread.join(timeout=15)
     assert not thread.is_alive()
-    yield [attributes(r) for r in server.requests]
+    return [attributes(r) for r in server.requests]
 
 
-def test_the_rbac_allows_every_request_the_controller_makes_and_nothing_more(recorded):
-    objects = manifest_objects()
-    cluster_role, role = one(objects, "ClusterRole"), one(objects, "Role")
-    role_namespace = role["metadata"]["namespace"]
+@pytest.fixture
+def recorded(server: FakeApiServer, clock: ManualClock) -> list[Request]:
+    """With everything switched on: both loops, leader election, an HPA and a Deployment
+    target."""
+    config = Config(
+        targets=(Target(HPA, "coredns"), Target(DEPLOYMENT, "coredns")),
+        default_params=parse_default_params('{"linear": {"nodesPerReplica": 1, "min": 1}}'),
+    )
+    return record(
+        server, clock, Settings(ZoneInfo("UTC"), proportional=config, election=Election("a"))
+    )
+
+
+def check_rbac(objects: list[dict[str, Any]], recorded: list[Request]) -> None:
+    """The ClusterRole and the Roles of `objects` allow every request recorded, each Role in its
+    own namespace, and grant nothing that was not used, nothing twice, and each name-restricted
+    rule only for its names."""
+    cluster_role = one(objects, "ClusterRole")
+    roles = {role["metadata"]["namespace"]: role for role in objects if role["kind"] == "Role"}
 
     def by_cluster_role(r: Request) -> bool:
         return any(allows(rule, r) for rule in cluster_role["rules"])
 
     def by_role(r: Request) -> bool:
-        return r.namespace == role_namespace and any(allows(rule, r) for rule in role["rules"])
+        role = roles.get(r.namespace or "")
+        return role is not None and any(allows(rule, r) for rule in role["rules"])
 
     denied = sorted({str(r) for r in recorded if not (by_cluster_role(r) or by_role(r))})
     assert denied == [], "requests the RBAC would forbid"
 
     used = {(r.group, r.resource, r.verb) for r in recorded}
-    granted = grants(cluster_role) | grants(role)
-    assert used - granted == set()
-    assert granted - used == set(), "granted but never used"
-    assert not grants(cluster_role) & grants(role), "granted twice"
+    assert grants(cluster_role) - used == set(), "granted cluster-wide but never used"
+    for namespace, role in roles.items():
+        used_there = {(r.group, r.resource, r.verb) for r in recorded if r.namespace == namespace}
+        assert grants(role) - used_there == set(), f"granted in {namespace} but never used there"
+        assert not grants(cluster_role) & grants(role), f"granted twice (in {namespace})"
 
-    # The Role's grants serve only its namespace; each cluster-wide grant is needed beyond it.
-    assert {r.namespace for r in recorded if by_role(r) and not by_cluster_role(r)} == {NAMESPACE}
-    beyond = {(r.group, r.resource, r.verb) for r in recorded if r.namespace != role_namespace}
-    assert grants(cluster_role) <= beyond, "a ClusterRole grant only ever used in kube-system"
+    # Each Role serves its namespace; each cluster-wide grant is needed beyond those.
+    only_by_roles = {r.namespace for r in recorded if by_role(r) and not by_cluster_role(r)}
+    assert only_by_roles == set(roles), "a Role never needed"
+    beyond = {(r.group, r.resource, r.verb) for r in recorded if r.namespace not in roles}
+    assert grants(cluster_role) <= beyond, (
+        "a ClusterRole grant only ever used in a Role's namespace"
+    )
 
     # Every name-restricted rule was used, and only for its names.
-    for rule in (r for r in role["rules"] if r.get("resourceNames")):
-        matched = [r for r in recorded if r.namespace == role_namespace and allows(rule, r)]
-        assert matched and {r.name for r in matched} <= set(rule["resourceNames"]), rule
+    for namespace, role in roles.items():
+        for rule in (r for r in role["rules"] if r.get("resourceNames")):
+            matched = [r for r in recorded if r.namespace == namespace and allows(rule, r)]
+            assert matched and {r.name for r in matched} <= set(rule["resourceNames"]), rule
+
+
+def test_the_rbac_allows_every_request_the_controller_makes_and_nothing_more(recorded):
+    check_rbac(manifest_objects(), recorded)
 
 
 def test_the_dockerfile_runs_scalers_as_a_numeric_non_root_user_with_every_zone():

@@ -188,17 +188,24 @@ def test_plan_of_the_examples_as_json() -> None:
 def test_plan_of_the_examples_as_a_table() -> None:
     result = scalers("plan", str(EXAMPLES), "--at", AT, "--nodes", "48", "--cores", "192")
     assert result.returncode == 0, result.stderr
+    assert max(map(len, result.stdout.splitlines())) <= 120
     lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
     assert lines[0] == "at Mon 2026-11-23 08:30:00 UTC"
-    assert (
-        "HorizontalPodAutoscaler shop/web Europe/Berlin minReplicas=10 maxReplicas=40 "
+    # At 120 columns, the values wrap within their columns, beside the next fires.
+    web = lines.index(
+        "HorizontalPodAutoscaler shop/web Europe/Berlin minReplicas=10 "
         "Mon 2026-11-23 20:00 CET 2 minReplicas=2"
-    ) in lines
-    assert "Tue 2026-11-24 09:00 CET 1 minReplicas=10 maxReplicas=40" in lines
+    )
+    assert lines[web + 1 : web + 4] == [
+        "maxReplicas=40 Tue 2026-11-24 09:00 CET 1 minReplicas=10",
+        "maxReplicas=40",
+        "Tue 2026-11-24 20:00 CET 2 minReplicas=2",
+    ]
     assert (
         "Deployment batch/report-worker Asia/Tokyo replicas=0 Tue 2026-11-24 01:30 JST 1 replicas=6"
         in lines
     )
+    assert "PROBLEMS" not in lines
     assert lines[-3:] == ["NODES 48", "CORES 192", "REPLICAS 3"]
 
 
@@ -307,10 +314,18 @@ def test_plan_shows_a_rejected_annotation_and_bad_parameters() -> None:
     plan = make_plan(datetime(2026, 1, 1, tzinfo=UTC), [manifest], UTC_ZONE, proportional)
     assert plan.schedules[0].error is not None
     assert plan.schedules[0].error.startswith("InvalidJSON: ")
-    table = render_table(plan)
-    assert "HorizontalPodAutoscaler default/web  -     rejected: InvalidJSON:" in table
-    assert "ERROR       too_many_keys: invalid configMap format" in table
+    table = render_table(plan).splitlines()
+    assert "HorizontalPodAutoscaler default/web  -     rejected: InvalidJSON (below)  -" in table
+    problems = table.index("PROBLEMS")
+    assert table[problems + 1].startswith(
+        "HorizontalPodAutoscaler default/web: InvalidJSON: zalando.org/schedule-actions is not "
+        "valid JSON"
+    )
+    assert any(
+        line.startswith("ERROR       too_many_keys: invalid configMap format") for line in table
+    )
     assert "replicas" not in plan.to_json()
+    assert plan.failed
 
 
 def test_ladder_parameters_for_given_counts() -> None:
@@ -397,7 +412,136 @@ def test_plan_shows_hostile_values_as_rejections_without_a_traceback(tmp_path: P
 
     result = scalers("plan", "--at", AT, "-o", "json", str(schedules), str(shapes))
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # what it shows is rejected
+    assert "Traceback" not in result.stderr, result.stderr
     plans = json.loads(result.stdout)["schedules"]
     assert [p["name"] for p in plans if "error" not in p] == ["spec"]
     assert sum("error" in p for p in plans) == 11
+
+
+# -- exit status, width, standard input ------------------------------------------------------
+
+
+def test_plan_exits_1_when_an_action_would_be_refused_and_shows_why(tmp_path: Path) -> None:
+    (tmp_path / "hpa.yaml").write_text(
+        annotated("web", '[{"schedule": "0 9 * * *", "minReplicas": 50}]')
+    )
+
+    result = scalers("plan", str(tmp_path), "--at", AT)
+
+    assert result.returncode == 1, result.stderr
+    assert problems_below(result.stdout) == [
+        "HorizontalPodAutoscaler shop/web: ScheduleRefused: action 1: the schedule's "
+        "minReplicas 50 is above maxReplicas 40 in Git"
+    ]
+
+
+def problems_below(table: str) -> list[str]:
+    """The problems under a plan's table, each as one line again (wrapped at 120 columns, its
+    further lines indented)."""
+    lines = table.splitlines()
+    problems: list[str] = []
+    for line in lines[lines.index("PROBLEMS") + 1 :]:
+        if not line:
+            break
+        if line.startswith("    "):
+            problems[-1] += " " + line.strip()
+        else:
+            problems.append(line)
+    return problems
+
+
+def test_plan_exits_0_on_warnings_and_1_on_bad_parameters(tmp_path: Path) -> None:
+    (tmp_path / "hpa.yaml").write_text(
+        annotated("web", '[{"schedule": "0 9 * * *", "minReplicas": 3, "minreplica": 3}]')
+    )
+    warned = scalers("plan", str(tmp_path), "--at", AT, "-o", "json")
+    assert warned.returncode == 0, warned.stderr
+    [web] = json.loads(warned.stdout)["schedules"]
+    assert web["scheduled"] == {"minReplicas": 3}
+    assert web["problems"] == [
+        {
+            "reason": "UnknownKey",
+            "message": "action 1: unknown key 'minreplica' ignored (did you mean 'minReplicas'?)",
+            "warning": True,
+        }
+    ]
+
+    (tmp_path / "cm.yaml").write_text(configmap("dns-autoscaler", {"linear": "{}", "ladder": "{}"}))
+    bad = scalers("plan", str(tmp_path), "--at", AT, "-o", "json")
+    assert bad.returncode == 1, bad.stderr
+    assert json.loads(bad.stdout)["proportional"]["error"].startswith("too_many_keys")
+
+
+def test_plan_json_lists_every_problem_of_a_rejected_annotation(tmp_path: Path) -> None:
+    (tmp_path / "hpa.yaml").write_text(
+        annotated("web", '[{"schedule": "0 9 L * *", "minReplicas": 0}, 5]')
+    )
+
+    result = scalers("plan", str(tmp_path), "--at", AT, "-o", "json")
+
+    assert result.returncode == 1
+    [web] = json.loads(result.stdout)["schedules"]
+    assert [(p["reason"], p["message"][:8]) for p in web["problems"]] == [
+        ("InvalidSchedule", "action 1"),
+        ("InvalidAction", "action 1"),
+        ("InvalidAction", "action 2"),
+    ]
+    assert web["error"].startswith("InvalidSchedule: action 1: schedule '0 9 L * *' uses 'L'")
+
+
+def test_the_table_fits_120_columns_whatever_the_values(tmp_path: Path) -> None:
+    long_name = "web-" + "x" * 150
+    actions = json.dumps(
+        [
+            {"schedule": "0 9 * * *", "minReplicas": 0, "tz": "Mars/" + "y" * 200},
+            {"schedule": "0 18 * * *", "maxReplicas": 0, "k" * 300: 1},
+        ]
+    )
+    (tmp_path / "hpa.yaml").write_text(
+        annotated(long_name, actions)
+        + "---\n"
+        + annotated("fine", '[{"schedule": "0 9 * * 1-5", "minReplicas": 3, "maxReplicas": 30}]')
+    )
+
+    result = scalers("plan", str(tmp_path), "--at", AT)
+
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 120, max(lines, key=len)
+    # Each problem in full below, its long lines wrapped (long words too: compare without the
+    # spaces that wrapping them put in).
+    said = ["".join(problem.split()) for problem in problems_below(result.stdout)]
+    subject = f"HorizontalPodAutoscalershop/{long_name}:"
+    assert said == [
+        f"{subject}InvalidTimezone:action1:unknownzone'Mars/{'y' * 74}…'",
+        f"{subject}InvalidAction:action1:minReplicasmustbe>=1,not0",
+        f"{subject}InvalidAction:action2:maxReplicasmustbe>=1,not0",
+        f"warning:{subject}UnknownKey:action2:unknownkey'{'k' * 79}…'ignored",
+    ]
+    assert any(
+        " ".join(line.split()).startswith("HorizontalPodAutoscaler shop/fine UTC minReplicas=3")
+        for line in lines
+    )
+
+
+def test_plan_reads_standard_input() -> None:
+    text = annotated("web", '[{"schedule": "0 9 * * *", "minReplicas": 5}]')
+
+    result = subprocess.run(
+        [*SCALERS, "plan", "-", "--at", AT, "-o", "json"],
+        input=text, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    [web] = json.loads(result.stdout)["schedules"]
+    assert (web["name"], web["scheduled"]) == ("web", {"minReplicas": 5})
+
+
+def test_plan_of_a_helm_template_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "hpa.yaml").write_text("{{- if .Values.hpa }}\nkind: HorizontalPodAutoscaler\n")
+
+    result = scalers("plan", str(tmp_path), "--at", AT)
+
+    assert result.returncode == 2
+    assert "HelmTemplate: looks like a Helm template: run `helm template` first" in result.stderr

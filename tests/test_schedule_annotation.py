@@ -14,6 +14,7 @@ from scalers.schedule.annotation import (
     MAX_BYTES,
     MAX_DEPTH,
     MAX_WARNINGS,
+    NO_ACTIONS,
     QUOTED,
     Rejected,
     Schedule,
@@ -533,3 +534,135 @@ def test_an_unexpected_error_inside_parsing_is_a_rejection(monkeypatch):
     assert result.reason == "InvalidAnnotation"
     assert "RuntimeError" in result.message
     assert len(result.message) < 200
+
+
+# Every problem, not only the first: `scalers validate` says each; the Event sums them up.
+
+
+def test_every_bad_action_and_every_bad_key_is_an_issue_of_its_own():
+    result = rejected(
+        actions(
+            {"schedule": "0 9 * * *", "minReplicas": 2},
+            {"schedule": 9, "minReplicas": "ten", "maxReplicas": [], "tz": "Nowhere/Land"},
+            {"schedule": "0 9 * * *", "replicas": 3, "maxReplicas": 0},
+        )
+    )
+
+    assert [(issue.reason, issue.message.split(":")[0:2]) for issue in result.issues] == [
+        ("InvalidAction", ["action 2", " schedule"]),
+        ("InvalidAction", ["action 2", " minReplicas"]),
+        ("InvalidAction", ["action 2", " maxReplicas"]),
+        ("InvalidTimezone", ["action 2", " unknown zone 'Nowhere/Land'"]),
+        (
+            "InvalidAction",
+            [
+                "action 3",
+                " replicas cannot be scheduled on a HorizontalPodAutoscaler; use minReplicas and/or maxReplicas",
+            ],
+        ),
+        ("InvalidAction", ["action 3", " maxReplicas must be >= 1, not 0"]),
+    ]
+    # One line for the Event and the log: the first problems, then how many more.
+    assert result.reason == "InvalidAction"
+    assert result.message.count("action 2") == 2
+    assert result.message.endswith("; and 4 more problems")
+    assert "\n" not in result.message
+
+
+def test_a_single_problem_is_the_whole_message():
+    result = rejected(actions({"schedule": "0 9 * * *", "minReplicas": 0}))
+
+    assert result.each() == result.issues
+    assert [issue.message for issue in result.issues] == [result.message]
+
+
+def test_a_rejection_keeps_the_warnings_that_explain_it():
+    result = rejected(actions({"schedule": "0 9 * * *", "minReplica": 3}))
+
+    assert [issue.message for issue in result.issues] == [
+        "action 1: sets none of minReplicas, maxReplicas"
+    ]
+    assert result.warnings == (
+        "action 1: unknown key 'minReplica' ignored (did you mean 'minReplicas'?)",
+    )
+    assert "did you mean 'minReplicas'?" in result.message  # the Event says it, too
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "suggested"),
+    [
+        (HPA, "minReplica", "minReplicas"),
+        (HPA, "MaxReplicas", "maxReplicas"),
+        (HPA, "schedul", "schedule"),
+        (HPA, "TZ", "tz"),
+        (HPA, "timezone", "tz"),
+        (DEPLOYMENT, "replica", "replicas"),
+    ],
+)
+def test_an_unknown_key_close_to_a_known_one_gets_a_suggestion(kind, key, suggested):
+    field = "minReplicas" if kind == HPA else "replicas"
+    schedule = accepted(actions({"schedule": "0 9 * * *", field: 2, key: 1}), kind=kind)
+
+    assert schedule.warnings == (
+        f"action 1: unknown key {key!r} ignored (did you mean {suggested!r}?)",
+    )
+
+
+def test_an_unknown_key_like_no_known_one_is_named_without_a_suggestion():
+    schedule = accepted(actions({"schedule": "0 9 * * *", "minReplicas": 2, "owner": "team-a"}))
+
+    assert schedule.warnings == ("action 1: unknown key 'owner' ignored",)
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ("0 9 L * *", "'L'"),
+        ("0 9 * * 5L", "'L'"),
+        ("0 9 * * 1#2", "'#'"),
+        ("0 9 * * mon#1", "'#'"),
+        ("0 9 ? * *", "'?'"),
+        ("0 9 * * ?", "'?'"),
+        ("0 9 15W * *", "'W'"),
+        ("0 9 LW * *", "'L'"),
+        ("R 9 * * *", "'R'"),
+        ("H 9 * * *", "'H'"),
+    ],
+)
+def test_croniter_extensions_beyond_standard_cron_are_refused_by_name(expression, named):
+    result = rejected(actions({"schedule": expression, "minReplicas": 1}))
+
+    assert result.reason == "InvalidSchedule"
+    assert f"action 1: schedule {expression!r} uses {named}" in result.message
+    assert "only standard 5-field cron is accepted" in result.message
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 9 * jul thu", "0 9 * JAN-MAR MON-FRI", "0 9 * * 0-7", "*/15 8-18 1,15 * *"]
+)
+def test_names_with_the_letters_of_extensions_are_standard(expression):
+    assert accepted(actions({"schedule": expression, "minReplicas": 1})).rules
+
+
+def test_an_empty_action_list_is_a_warning_and_schedules_nothing():
+    schedule = accepted("[]")
+
+    assert schedule.rules == ()
+    assert schedule.warnings == (NO_ACTIONS,)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://config.example.com/schedules/web.json",
+        " http://10.0.0.1:8080/schedule ",
+        "s3://bucket/schedules/web.json",
+    ],
+)
+def test_a_url_as_the_annotation_is_refused_saying_the_schedule_must_be_inline(url):
+    result = rejected(url)
+
+    assert result.reason == "UnsupportedURL"
+    assert "not supported" in result.message
+    assert "JSON array of actions in the annotation itself" in result.message
+    assert url.strip()[:20] in result.message

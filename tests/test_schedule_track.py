@@ -204,6 +204,14 @@ def test_a_warning_names_the_unknown_key():
     assert "colour" in said.message
 
 
+def test_an_empty_action_list_is_a_warning_of_its_own():
+    (said,) = notices(tracked("[]"), None)
+
+    assert (said.reason, said.action, said.event) == (
+        "NoActions", "warned", ("Warning", "ScheduleWarning")
+    )  # fmt: skip
+
+
 # --- retrack -------------------------------------------------------------------------------
 
 SEEN = {MIN: Seen(by_us=False, at=FIRE, we_wrote=True)}

@@ -1,8 +1,9 @@
 """An in-process fake Kubernetes API server speaking the real HTTP/JSON protocol.
 
-The real ``kubernetes`` Python client and ``kubectl`` (get, patch, ``apply --server-side
---validate=false``) work against it. Stdlib only, plus PyYAML and ``kubernetes`` for the
-client Configuration.
+The real ``kubernetes`` Python client and ``kubectl`` work against it: ``get`` (with its
+usual columns, ``-o wide``, ``-w``, ``-o yaml|json``), ``apply`` client-side and
+``--server-side`` with kubectl's default validation, ``diff``, ``patch``, ``scale``,
+``explain``. Stdlib only, plus PyYAML and ``kubernetes`` for the client Configuration.
 
 What it models
 --------------
@@ -10,14 +11,39 @@ What it models
   configmaps, events; apps/v1 deployments, statefulsets, replicasets (``/scale``, ``/status``);
   autoscaling/v2 horizontalpodautoscalers (``/status``); coordination.k8s.io/v1 leases;
   events.k8s.io/v1 events. Discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis``,
-  ``/apis/{group}[/{version}]`` with verbs and short names; ``/openapi/v2|v3`` are 404.
+  ``/apis/{group}[/{version}]`` with verbs and short names.
+* Server-side Table printing (tables.py): ``Accept: application/json;as=Table;v=v1|v1beta1;
+  g=meta.k8s.io`` on a list, a get or a watch answers a ``meta.k8s.io`` Table with the columns
+  and cells of kubernetes' printers.go (1.32) for every modelled kind (HPA NAME REFERENCE
+  TARGETS MINPODS MAXPODS REPLICAS AGE; nodes NAME STATUS ROLES AGE VERSION + wide; events
+  LAST SEEN TYPE REASON OBJECT MESSAGE + wide; deployments NAME READY UP-TO-DATE AVAILABLE
+  AGE + wide; pods, namespaces, configmaps, statefulsets, replicasets, leases likewise), wide
+  cells always included as a real server does, ages from the server's ``clock``;
+  ``includeObject`` (PartialObjectMetadata by default, Object, None); a watch sends one row
+  per event and the column definitions in its first event only; an Accept with nothing
+  acceptable is a 406. Plain JSON stays the default, and subresources are never tables.
+* OpenAPI v3 (openapi.py): ``/openapi/v3`` (the group-versions with a hashed
+  ``serverRelativeURL``) and one document per group-version: paths and operations with
+  ``x-kubernetes-group-version-kind``/``-action``, the ``fieldValidation``, ``fieldManager``,
+  ``dryRun`` (and ``force``) query parameters on writes, the patch content types, and
+  component schemas built from the store's own field lists, so they claim only what the
+  server keeps (levels it does not check say ``x-kubernetes-preserve-unknown-fields``; no list
+  has a patch strategy, matching the server's strategic merge patch). kubectl therefore
+  validates on the server (``fieldValidation=Strict``) and computes client-side apply patches
+  from these schemas; it never needs ``/openapi/v2``.
 * Verbs: get, list (``labelSelector`` with =, ==, !=, exists, !key, in, notin; ``fieldSelector``
   with =, ==, != on any dotted path; ``limit``/``continue``), watch, create (``generateName``),
   update (PUT, optimistic concurrency on ``metadata.resourceVersion``), patch (merge,
   strategic, JSON patch, server-side apply with ``force``), delete (``preconditions``;
   answers a Success Status), ``dryRun=All``, ``fieldValidation`` (Ignore/Warn/Strict, unknown
   fields dropped with a ``Warning`` header) at the top level, in metadata and in the spec of
-  HPAs, apps kinds and leases. JSON bodies (apply also takes YAML) with Content-Length.
+  HPAs, apps kinds and leases. Strict refusals read as a real server's: a 400 "<Kind> in
+  version ... cannot be handled as a <Kind>: strict decoding error: unknown field ..." on
+  create/update, a 422 on the field ``patch`` for merge and strategic merge patches; a
+  server-side apply with unknown fields is refused whatever ``fieldValidation`` says, with
+  structured-merge-diff's "failed to create typed patch object (...): .spec.x: field not
+  declared in schema" as a 500 without reason (kubernetes#122480). JSON bodies (apply also
+  takes YAML) with Content-Length.
 * resourceVersion: one global counter, bumped only by real changes; a write that changes
   nothing keeps the resourceVersion and managedFields and emits no event. generation starts
   at 1 and bumps when ``spec`` changes.
@@ -58,11 +84,27 @@ What it models
 
 What it does NOT model
 ----------------------
-* Authentication, authorization, admission, TLS, HTTP/2, protobuf, Table output (kubectl
-  prints its own NAME/AGE columns), aggregated discovery and OpenAPI documents (kubectl falls
-  back to legacy discovery; kubectl apply needs ``--validate=false``), deletecollection,
-  chunked request bodies, the ``/watch/`` path prefix, streaming lists (``sendInitialEvents``
-  is read only to refuse a version not reached), PUT-creates. ``metadata.generation`` exists only on HPAs and apps kinds.
+* Authentication, authorization, admission, TLS, HTTP/2, protobuf, aggregated discovery
+  (kubectl falls back to legacy discovery), ``/openapi/v2`` (404: kubectl uses v3),
+  deletecollection, chunked request bodies, the ``/watch/`` path prefix, streaming lists
+  (``sendInitialEvents`` is read only to refuse a version not reached), PUT-creates.
+  ``metadata.generation`` exists only on HPAs and apps kinds.
+* Tables: only the modelled kinds' printers (no default "Created At" convertor is needed, so
+  none exists); no ``as=PartialObjectMetadata[List]`` (a 406 when it is all that is asked);
+  the Pod printer is simplified (phase or reason, ready and restart counts; no per-container
+  waiting/terminated reasons, no "(5m ago)" on restarts); HPA TARGETS shows the spec's target
+  and ``<unknown>`` until ``status.currentMetrics`` says otherwise (ContainerResource metrics
+  print like Resource ones); BOOKMARK events of a Table watch stay plain objects; column
+  descriptions are shortened.
+* OpenAPI: descriptions, ``required`` lists, enums, defaults, and schemas for objects below
+  the levels
+  listed above: those are free-form (``x-kubernetes-preserve-unknown-fields``) beyond one
+  level of property names (pod template specs, HPA behavior, selectors). A client-side apply
+  that changes a map nested inside such a free-form object (``securityContext.seLinuxOptions``,
+  say) makes kubectl warn "error calculating patch from openapi v3 spec" and fall back to its
+  built-in strategic merge patch, whose list merge keys this server does not model (see
+  below): the change applies, but a list in the same patch would be replaced by the patch's
+  items. A JSON patch is not checked for unknown fields at all (it can store them).
 * Controllers: no pods behind deployments, no replica counts in status, no garbage
   collection, finalizers or graceful deletion, no namespace existence checks or
   namespace deletion cascade.

@@ -1,4 +1,5 @@
-"""HTTP front of the fake API server: routing, discovery, verbs, watch streaming, faults."""
+"""HTTP front of the fake API server: routing, discovery, OpenAPI, verbs, Tables, watch
+streaming, faults."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import yaml
 
 from . import fields as F
+from . import openapi, tables
 from .store import (
     BY_PATH,
     DROP,
@@ -201,6 +203,44 @@ def _scale_view(res: ResourceType, obj: Obj) -> Obj:
         "spec": {"replicas": obj["spec"].get("replicas", 0)},
         "status": status,
     }
+
+
+def _go_repr(value: Any) -> str:
+    """Go's ``%+v`` of a decoded JSON value, as the server quotes a strategic merge patch."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_repr(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(map(_go_repr, value)) + "]"
+    if value is None:
+        return "<nil>"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _strict(res: ResourceType, method: str, payload: Any, unknown: list[str]) -> ApiError:
+    """fieldValidation=Strict refusing unknown fields: a 400 from the decoder of a create or
+    update, a 422 on the field "patch" from a merge or strategic merge patch."""
+    text = "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown)
+    if method != "PATCH":
+        return bad_request(
+            f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {text}'
+        )
+    detail = f"Invalid value: {json.dumps(_go_repr(payload))}: {text}"
+    cause = {"reason": "FieldValueInvalid", "message": detail, "field": "patch"}
+    details = {"name": "", "group": "", "kind": "", "causes": [cause]}
+    return ApiError(422, "Invalid", f' "" is invalid: patch: {detail}', details)
+
+
+def _undeclared(res: ResourceType, config: Obj, unknown: list[str]) -> ApiError:
+    """Server-side apply of unknown fields: structured-merge-diff refuses them whatever
+    fieldValidation says, with a plain error a real server turns into a 500 without reason."""
+    meta: Obj = config["metadata"] if isinstance(config.get("metadata"), dict) else {}
+    group_version = f"{res.group}/{res.version}"  # Go prints the core group as "/v1"
+    where = f"{meta.get('namespace', '')}/{meta.get('name', '')}; {group_version}"
+    errors = [f".{u}: field not declared in schema" for u in unknown]
+    text = errors[0] if len(errors) == 1 else "\n  ".join(["errors:", *errors])
+    return ApiError(
+        500, "", f"failed to create typed patch object ({where}, Kind={res.kind}): {text}"
+    )
 
 
 def _load(body: bytes, yaml_ok: bool = False) -> Any:
@@ -477,6 +517,11 @@ class FakeApiServer:
     def route(self, path: str) -> _Target | Obj:
         """Resolve a URL path to a resource target, or to a discovery document."""
         parts = [unquote(p) for p in path.split("/") if p]
+        if parts[:2] == ["openapi", "v3"]:
+            doc = openapi.index() if len(parts) == 2 else openapi.lookup(parts[2:])
+            if doc is None:
+                raise _not_found_path()
+            return doc
         if parts == ["version"]:
             return {
                 "major": "1", "minor": "32", "gitVersion": "v1.32.0-fakeapi",
@@ -563,14 +608,29 @@ class FakeApiServer:
         agent = headers.get("user-agent") or "unknown"
         manager = query.get("fieldManager") or agent.split("/")[0]
         extra: dict[str, str] = {}
+        as_table = tables.negotiate(headers.get("accept", "")) if method == "GET" else None
+        if as_table is not None and t.sub is None:
+            tables.check_include(query.get("includeObject", ""))
+            extra["Content-Type"] = tables.content_type(as_table)
+        else:
+            as_table = None  # a subresource has no table convertor: plain JSON, as a real server
         if method == "GET" and t.name is None:
             if not query.get("continue"):  # a continue token carries its own version
                 self.await_version(query)
-            return 200, self._list(t, query), extra
+            meta, items = self._list(t, query)
+            if as_table is not None:
+                objs = (s.obj for s in items)
+                return 200, dumps(self._table(t.res, objs, meta, as_table, query)), extra
+            head = {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta}
+            listed = dumps(head)[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
+            return 200, listed, extra
         if method == "GET":
             stored = self.store.get(res, t.space, name)
             if stored is None:
                 raise not_found(res, name)
+            if as_table is not None:
+                meta = {"resourceVersion": stored.obj["metadata"]["resourceVersion"]}
+                return 200, dumps(self._table(res, [stored.obj], meta, as_table, query)), extra
             return 200, self._render(t, stored), extra
         if method == "DELETE" and t.name is not None:
             options = _load(body) if body else None
@@ -607,10 +667,13 @@ class FakeApiServer:
                            "Required value: is required for apply patch",
                            {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause]})  # fmt: skip
         if t.sub is None and isinstance(payload, dict) and ctype != "application/json-patch+json":
+            strict_patch = method == "PATCH" and validation == "Strict"
+            original = copy.deepcopy(payload) if strict_patch else payload  # quoted as sent
             unknown = drop_unknown_fields(res, payload)
+            if unknown and apply:  # whatever fieldValidation says
+                raise _undeclared(res, payload, unknown)
             if unknown and validation == "Strict":
-                raise bad_request("strict decoding error: " + ", ".join(
-                    f'unknown field "{u}"' for u in unknown))  # fmt: skip
+                raise _strict(res, method, original, unknown)
             if unknown and validation != "Ignore":
                 extra["Warning"] = ", ".join(f'299 - "unknown field \\"{u}\\""' for u in unknown)
         if method == "POST":
@@ -626,7 +689,33 @@ class FakeApiServer:
     def _render(self, t: _Target, stored: Stored) -> bytes:
         return dumps(_scale_view(t.res, stored.obj)) if t.sub == "scale" else stored.raw
 
-    def _list(self, t: _Target, query: dict[str, str]) -> bytes:
+    def _table(
+        self,
+        res: ResourceType,
+        objs: Iterable[Obj],
+        meta: Obj,
+        version: str,
+        query: dict[str, str],
+        headers: bool = True,
+    ) -> Obj:
+        include = query.get("includeObject", "")
+        return tables.table(res, objs, meta, self.clock(), version, include, headers)
+
+    def table_rows(
+        self, res: ResourceType, version: str, query: dict[str, str]
+    ) -> Callable[[Stored], bytes]:
+        """A watch's object renderer for ``as=Table``: one row per event, the column
+        definitions in the first event only (apiserver's watchEmbeddedEncoder)."""
+        first = [True]
+
+        def render(stored: Stored) -> bytes:
+            meta = {"resourceVersion": stored.obj["metadata"]["resourceVersion"]}
+            headers, first[0] = first[0], False
+            return dumps(self._table(res, [stored.obj], meta, version, query, headers))
+
+        return render
+
+    def _list(self, t: _Target, query: dict[str, str]) -> tuple[Obj, list[Stored]]:
         labels = LabelSelector(query.get("labelSelector", ""))
         fields = FieldSelector(query.get("fieldSelector", ""))
         rv, items = self.store.select(t.res, t.ns, labels, fields)
@@ -645,8 +734,7 @@ class FakeApiServer:
             meta["continue"] = base64.urlsafe_b64encode(dumps(state)).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
-        head = {"kind": t.res.kind + "List", "apiVersion": t.res.api_version, "metadata": meta}
-        return dumps(head)[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
+        return meta, items
 
     def open_watch(
         self, t: _Target, query: dict[str, str]
@@ -743,10 +831,12 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
                 status, payload = 200, dumps(target)
             elif watch and target.name is None:
+                as_table = tables.negotiate(self.hdrs.get("accept", ""))
+                tables.check_include(query.get("includeObject", ""))
                 if query.get("sendInitialEvents") in ("true", "1"):
                     api.await_version(query)  # refused before the stream opens, as a LIST
                 api._record(RequestRecord(method, url.path, query, 200, True, time.time()))
-                self._watch(target, query)
+                self._watch(target, query, as_table)
                 return
             else:
                 status, payload, extra = api.serve(method, target, query, body, self.hdrs)
@@ -760,8 +850,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: bytes, extra: dict[str, str]) -> None:
         head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
-        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        head += [f"{k}: {v}" for k, v in extra.items()]
+        ctype = extra.get("Content-Type", "application/json")
+        head += [f"Content-Type: {ctype}", f"Content-Length: {len(payload)}"]
+        head += [f"{k}: {v}" for k, v in extra.items() if k != "Content-Type"]
         if self.close_connection:
             head.append("Connection: close")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
@@ -769,9 +860,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _watch(self, t: _Target, query: dict[str, str]) -> None:
+    def _watch(self, t: _Target, query: dict[str, str], as_table: str | None) -> None:
         api = self.server.api
         opened = api.open_watch(t, query)
+        if as_table is not None and not isinstance(opened, ApiError):
+            opened[0].render = api.table_rows(t.res, as_table, query)
         head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         self.wfile.write((head + "\r\n").encode())
         if isinstance(opened, ApiError):

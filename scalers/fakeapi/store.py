@@ -104,7 +104,9 @@ class ApiError(Exception):
 
     def status(self) -> Obj:
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
-        body.update(message=self.message, reason=self.reason)
+        body["message"] = self.message
+        if self.reason:  # omitted when empty, as Go's omitempty
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         body["code"] = self.code
@@ -268,16 +270,23 @@ _GENERATION_KINDS = frozenset(
 _INITIAL_STATUS: dict[str, Obj] = {"Pod": {"phase": "Pending"}, "Namespace": {"phase": "Active"}}
 
 
+def known_fields(res: ResourceType) -> tuple[list[str], list[str], list[str] | None]:
+    """The fields the server knows: top level (besides apiVersion/kind/metadata), metadata,
+    and spec (None where the spec is not checked). The OpenAPI documents are built from it."""
+    top = _TOP_KEYS.get(f"{res.api_version}/{res.kind}") or _TOP_KEYS.get(res.kind, "spec status")
+    spec = _SPEC_KEYS.get(res.kind)
+    return top.split(), sorted(_META_KEYS), spec.split() if spec else None
+
+
 def drop_unknown_fields(res: ResourceType, obj: Obj) -> list[str]:
     """Remove fields the schema does not know (top level, metadata, spec); return their paths."""
-    top = _TOP_KEYS.get(f"{res.api_version}/{res.kind}") or _TOP_KEYS.get(res.kind, "spec status")
-    known = {"apiVersion", "kind", "metadata", *top.split()}
+    top, meta_keys, spec_keys = known_fields(res)
+    known = {"apiVersion", "kind", "metadata", *top}
     unknown = [k for k in obj if k not in known]
     meta, spec = obj.get("metadata"), obj.get("spec")
     if isinstance(meta, dict):
-        unknown += [f"metadata.{k}" for k in meta if k not in _META_KEYS]
-    if isinstance(spec, dict) and res.kind in _SPEC_KEYS:
-        spec_keys = set(_SPEC_KEYS[res.kind].split())
+        unknown += [f"metadata.{k}" for k in meta if k not in meta_keys]
+    if isinstance(spec, dict) and spec_keys is not None:
         unknown += [f"spec.{k}" for k in spec if k not in spec_keys]
     for path in unknown:
         F.remove_path(obj, tuple(path.split(".", 1)))
@@ -516,6 +525,7 @@ class Watcher:
     ) -> None:
         self.res, self.namespace, self.labels, self.fields = res, namespace, labels, fields
         self.queue: queue.SimpleQueue[Event | str] = queue.SimpleQueue()
+        self.render: Callable[[Stored], bytes] | None = None  # the object as sent; raw JSON
 
     def _match(self, obj: Obj) -> bool:
         if self.namespace is not None and obj["metadata"].get("namespace") != self.namespace:
@@ -533,7 +543,8 @@ class Watcher:
             kind = "MODIFIED" if now and before else "ADDED" if now else "DELETED"
         elif not now:
             return None
-        return b'{"type":"%s","object":%s}\n' % (kind.encode(), event.stored.raw)
+        body = self.render(event.stored) if self.render else event.stored.raw
+        return b'{"type":"%s","object":%s}\n' % (kind.encode(), body)
 
 
 # --- the store ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from scalers.proportional.params import ClusterStatus, Ladder, Linear, ParamsErr
 from scalers.proportional.targets import Config, Target, basis, clamped, size
 from scalers.report import Reporter
 from scalers.resources import CONFIGMAP
-from scalers.runner import Failures
+from scalers.runner import Failures, GiveUp
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class ProportionalLoop:
         # target -> (resourceVersion written over, field, value): a write the watch has not
         # brought back yet, so that the next pass does not send it again
         self._written: dict[Target, tuple[str, str, int]] = {}
+        self._failed_passes = 0  # in a row, for --max-sync-failures
         self.wake = threading.Event()
         self.watch()
 
@@ -107,17 +108,39 @@ class ProportionalLoop:
             metrics.NODES.labels(state).set(nodes)
             metrics.CORES.labels(state).set(cores)
         params = self._parameters(term)
-        outcomes = []
-        if params is not None:
+        outcomes: list[Outcome] = []
+        failed: list[str] = []  # what made this pass fail, as CPA's poll would have
+        if params is None:
+            failed.append(f"no valid parameters in ConfigMap {self._config.configmap}")
+        else:
             replicas = params.replicas(status)
             metrics.REPLICAS.set(replicas)
             mode, why = basis(params, status)
             for target in self._config.targets:
                 work = partial(self._apply, target, replicas, mode, why, term)
-                if outcome := self._failures.guard(target, work):
+                broke = partial(failed.append, f"error on target {target}")
+                if outcome := self._failures.guard(target, work, broke):
                     outcomes.append(outcome)
+                    if outcome.action == "failed":
+                        failed.append(f"writing {target}: {outcome.detail}")
+                elif self._said.get(str(target)) == "missing":
+                    failed.append(f"target {target} not found in {self._config.namespace}")
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
+        self._count_failure(failed)
         return outcomes
+
+    def _count_failure(self, failed: list[str]) -> None:
+        """CPA's --max-sync-failures: a pass fails when the parameters are missing or invalid, or
+        a target is missing, cannot be written or breaks the loop; so many in a row end the
+        process."""
+        self._failed_passes = self._failed_passes + 1 if failed else 0
+        limit = self._config.max_sync_failures
+        if limit and self._failed_passes >= limit:
+            passes = "pass" if self._failed_passes == 1 else "passes"
+            raise GiveUp(
+                f"{self._failed_passes} failed {passes} in a row (--max-sync-failures {limit}); "
+                f"the last: {'; '.join(failed)}"
+            )
 
     def _parameters(self, term: int | None) -> Linear | Ladder | None:
         """The ConfigMap's parameters; None (and the targets left alone) when they are bad. A bad

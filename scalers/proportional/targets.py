@@ -115,6 +115,7 @@ class Config:
     node_labels: str | None = None  # a label selector: only these nodes count
     resync_seconds: float = 10.0
     debounce_seconds: float = 1.0
+    max_sync_failures: int = 0  # CPA's: give up after this many failed passes in a row, 0 never
 
     def claims(self) -> frozenset[str]:
         """The HPAs ("namespace/name") whose floor the loop owns."""

@@ -7,8 +7,10 @@ Messages quote at most `QUOTED` characters of the input, so an Event or a log li
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -39,7 +41,16 @@ MAX_ACTIONS = 100
 MAX_DEPTH = 16  # arrays and objects within one another; a schedule needs 2
 MAX_SCHEDULE = 256  # characters of one cron expression (every minute listed is 170)
 MAX_WARNINGS = 10
+SUMMED_UP = 3  # problems said in a rejection's one-line message; `issues` has them all
 QUOTED = 80  # characters of user input quoted in a message
+
+NO_ACTIONS = f"{SCHEDULE_ANNOTATION} is an empty array: nothing is scheduled"
+
+
+def warning_reason(warning: str) -> str:
+    """The reason a schedule's warning is logged and counted under."""
+    return "NoActions" if warning == NO_ACTIONS else "UnknownKey"
+
 
 _DECIMAL = re.compile(r"-?[0-9]+")
 
@@ -76,11 +87,14 @@ ReplicaCount = Annotated[int, BeforeValidator(_replica_count)]
 class Action(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    schedule: str
+    schedule: str | None = None  # required: its absence is a problem of its own, said by name
     minReplicas: ReplicaCount | None = None
     maxReplicas: ReplicaCount | None = None
     replicas: ReplicaCount | None = None
     tz: str | None = None
+
+
+KEYS = tuple(Action.model_fields)
 
 
 @dataclass(frozen=True)
@@ -100,12 +114,40 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class Rejected:
-    reason: str  # stable, for metrics and Event reasons
+class Issue:
+    """One thing wrong with an annotation."""
+
+    reason: str
     message: str
 
 
-_TOO_DEEP = Rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} nests deeper than {MAX_DEPTH} levels")
+@dataclass(frozen=True)
+class Rejected:
+    """An annotation that is not applied. `reason` and `message` sum it up in one line (the
+    Event, the log line, the metric's label); `issues` are every problem, for `scalers
+    validate`, and `warnings` what else it would have said of an accepted one."""
+
+    reason: str  # stable, for metrics and Event reasons
+    message: str
+    issues: tuple[Issue, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, issues: Sequence[Issue], warnings: Sequence[str] = ()) -> Rejected:
+        said = [issue.message for issue in issues] + list(warnings)
+        if len(said) > SUMMED_UP:
+            said[SUMMED_UP - 1 :] = [f"and {len(said) - SUMMED_UP + 1} more problems"]
+        return cls(issues[0].reason, "; ".join(said), tuple(issues), tuple(warnings))
+
+    def each(self) -> tuple[Issue, ...]:
+        return self.issues or (Issue(self.reason, self.message),)
+
+
+def _rejected(reason: str, message: str) -> Rejected:
+    return Rejected.of([Issue(reason, message)])
+
+
+_TOO_DEEP = _rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} nests deeper than {MAX_DEPTH} levels")
 
 
 @cache
@@ -128,11 +170,12 @@ def zone_named(name: str) -> ZoneInfo | None:
 def parse_schedule(
     text: str, kind: Kind, object_zone: str | None, default_zone: ZoneInfo
 ) -> Schedule | Rejected:
-    """Parse the annotation of an object of `kind`; `object_zone` is our per-object annotation."""
+    """Parse the annotation of an object of `kind`; `object_zone` is our per-object annotation.
+    A rejection names every problem found, not only the first."""
     try:
         return _parse(text, kind, object_zone, default_zone)
     except Exception as error:  # a bug here must reject one object, not stop the loop
-        return Rejected(
+        return _rejected(
             "InvalidAnnotation",
             f"{SCHEDULE_ANNOTATION} could not be parsed ({type(error).__name__}: "
             f"{quoted(str(error))})",
@@ -143,45 +186,56 @@ def _parse(
     text: str, kind: Kind, object_zone: str | None, default_zone: ZoneInfo
 ) -> Schedule | Rejected:
     if len(text) > MAX_BYTES or len(text.encode()) > MAX_BYTES:
-        return Rejected(
+        return _rejected(
             "TooLarge", f"{SCHEDULE_ANNOTATION} is over {MAX_BYTES // 1024} KiB, the API's limit"
+        )
+    if _URL.match(text.strip()):
+        return _rejected(
+            "UnsupportedURL",
+            f"{SCHEDULE_ANNOTATION} is a URL ({quoted(text.strip())}): fetching the schedule "
+            "from a URL, as a kube-schedule-scaler fork did, is not supported; put the JSON "
+            "array of actions in the annotation itself",
         )
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        return Rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} is not valid JSON: {error}")
+        return _rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} is not valid JSON: {error}")
     except RecursionError:
         return _TOO_DEEP
     except ValueError:  # an integer of more digits than Python converts (4300)
-        return Rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} has a number far too long")
+        return _rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} has a number far too long")
     if not isinstance(document, list):
-        return Rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} must be a JSON array of actions")
+        return _rejected("InvalidJSON", f"{SCHEDULE_ANNOTATION} must be a JSON array of actions")
     if _nests_deeper(document, MAX_DEPTH):
         return _TOO_DEEP
     if len(document) > MAX_ACTIONS:
-        return Rejected(
+        return _rejected(
             "TooLarge",
             f"{SCHEDULE_ANNOTATION} has {len(document)} actions; at most {MAX_ACTIONS} are accepted",
         )
+    issues: list[Issue] = []
     zone = default_zone
     if object_zone is not None:
         found = zone_named(object_zone)
         if found is None:
-            return Rejected(
-                "InvalidTimezone", f"{TIMEZONE_ANNOTATION}: unknown zone {quoted(object_zone)}"
-            )
-        zone = found
+            message = f"{TIMEZONE_ANNOTATION}: unknown zone {quoted(object_zone)}"
+            issues.append(Issue("InvalidTimezone", message))
+        else:
+            zone = found
     rules, warnings = [], []
     for index, raw in enumerate(document):
-        parsed = _parse_action(index, raw, kind, zone)
-        if isinstance(parsed, Rejected):
-            return parsed
-        rule, action_warnings = parsed
-        rules.append(rule)
-        warnings.extend(action_warnings)
+        rule, action_issues, action_warnings = _parse_action(index, raw, kind, zone)
+        issues += action_issues
+        warnings += action_warnings
+        if rule is not None:
+            rules.append(rule)
+    if not document:
+        warnings.append(NO_ACTIONS)
     if len(warnings) > MAX_WARNINGS:  # each is an Event: a flood of them says no more
         more = len(warnings) - MAX_WARNINGS + 1
         warnings[MAX_WARNINGS - 1 :] = [f"{more} more unknown keys ignored"]
+    if issues:
+        return Rejected.of(issues, warnings)
     return Schedule(tuple(rules), tuple(warnings))
 
 
@@ -203,59 +257,139 @@ def _nests_deeper(document: Any, limit: int) -> bool:
 
 def _parse_action(
     index: int, raw: Any, kind: Kind, zone: ZoneInfo
-) -> tuple[Rule, list[str]] | Rejected:
+) -> tuple[Rule | None, list[Issue], list[str]]:
+    """The action's rule, or None, with every problem of it (each bad key once) and warnings."""
     where = f"action {index + 1}"
     if not isinstance(raw, dict):
-        return Rejected("InvalidAction", f"{where}: must be a JSON object")
-    try:
-        action = Action.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-        return Rejected("InvalidAction", f"{where}: {problems}")
-    expression = action.schedule.strip()
-    if len(expression) > MAX_SCHEDULE:
-        return Rejected(
-            "InvalidSchedule",
-            f"{where}: schedule {quoted(expression)} is longer than {MAX_SCHEDULE} characters",
-        )
-    problem = cron_problem(expression)
-    if problem:
-        # cron_problem quotes the whole expression; it is bounded, but quote it as all others.
-        problem = problem.replace(repr(expression), quoted(expression))
-        return Rejected("InvalidSchedule", f"{where}: schedule {problem}")
+        return None, [Issue("InvalidAction", f"{where}: must be a JSON object")], []
+    issues, action, bad = _validated(where, raw)
+    allowed = FIELDS[kind]
+    warnings = [
+        f"{where}: unknown key {quoted(key)} ignored{_suggestion(key, kind)}"
+        for key in sorted(action.model_extra or {})
+    ]
+    schedule = _schedule_problem(where, action.schedule, said="schedule" in bad)
+    if schedule is not None:
+        issues.append(schedule)
     if action.tz is not None:
         found = zone_named(action.tz)
         if found is None:
-            return Rejected("InvalidTimezone", f"{where}: unknown zone {quoted(action.tz)}")
-        zone = found
-    allowed = FIELDS[kind]
-    given = {
-        f: v
-        for f in ("minReplicas", "maxReplicas", "replicas")
-        if (v := getattr(action, f)) is not None
-    }
-    wrong = sorted(set(given) - set(allowed))
-    if wrong:
-        return Rejected(
-            "InvalidAction",
-            f"{where}: {', '.join(wrong)} cannot be scheduled on a {kind}; use "
-            f"{' and/or '.join(allowed)}",
+            issues.append(Issue("InvalidTimezone", f"{where}: unknown zone {quoted(action.tz)}"))
+        else:
+            zone = found
+    given = {f: v for f in FLOORS if (v := getattr(action, f)) is not None}
+    for field in sorted(set(given) - set(allowed)):
+        issues.append(
+            Issue(
+                "InvalidAction",
+                f"{where}: {field} cannot be scheduled on a {kind}; use {' and/or '.join(allowed)}",
+            )
         )
-    if not given:
-        return Rejected("InvalidAction", f"{where}: sets none of {', '.join(allowed)}")
+    given = {f: v for f, v in given.items() if f in allowed}
+    if not any(raw.get(f) is not None for f in FLOORS):
+        issues.append(Issue("InvalidAction", f"{where}: sets none of {', '.join(allowed)}"))
     for field, value in given.items():
         if value < FLOORS[field]:
-            return Rejected(
-                "InvalidAction", f"{where}: {field} must be >= {FLOORS[field]}, not {_shown(value)}"
+            issues.append(
+                Issue(
+                    "InvalidAction",
+                    f"{where}: {field} must be >= {FLOORS[field]}, not {_shown(value)}",
+                )
             )
     low, high = given.get("minReplicas"), given.get("maxReplicas")
     if low is not None and high is not None and low > high:
-        return Rejected("InvalidAction", f"{where}: minReplicas {low} is above maxReplicas {high}")
-    warnings = [
-        f"{where}: unknown key {quoted(key)} ignored" for key in sorted(action.model_extra or {})
-    ]
-    rule = Rule(index, expression, zone, tuple(given.items()))
-    return rule, warnings
+        issues.append(
+            Issue("InvalidAction", f"{where}: minReplicas {low} is above maxReplicas {high}")
+        )
+    if issues or action.schedule is None:
+        return None, issues, warnings
+    return Rule(index, action.schedule.strip(), zone, tuple(given.items())), [], warnings
+
+
+def _validated(where: str, raw: dict[str, Any]) -> tuple[list[Issue], Action, set[str]]:
+    """The action with each key that fails validation named once and left out, so that the
+    other keys are still checked."""
+    try:
+        return [], Action.model_validate(raw), set()
+    except ValidationError as error:
+        issues: list[Issue] = []
+        bad: set[str] = set()
+        for e in error.errors():
+            key = ".".join(str(p) for p in e["loc"])
+            issues.append(
+                Issue("InvalidAction", f"{where}: {key}: {e['msg'].removeprefix('Value error, ')}")
+            )
+            bad.add(str(e["loc"][0]) if e["loc"] else key)
+        rest = {k: v for k, v in raw.items() if k not in bad}
+        return issues, Action.model_validate(rest), bad
+
+
+def _schedule_problem(where: str, expression: str | None, said: bool) -> Issue | None:
+    if expression is None:
+        if said:  # present but not a string: _validated said so
+            return None
+        return Issue("InvalidAction", f"{where}: schedule: missing; give a 5-field cron expression")
+    expression = expression.strip()
+    if len(expression) > MAX_SCHEDULE:
+        return Issue(
+            "InvalidSchedule",
+            f"{where}: schedule {quoted(expression)} is longer than {MAX_SCHEDULE} characters",
+        )
+    problem = nonstandard(expression) or cron_problem(expression)
+    if problem:
+        # cron_problem quotes the whole expression; it is bounded, but quote it as all others.
+        problem = problem.replace(repr(expression), quoted(expression))
+        return Issue("InvalidSchedule", f"{where}: schedule {problem}")
+    return None
+
+
+# croniter reads more than standard cron: Quartz's L, W, # and ?, Jenkins' H, its own R. The
+# contract is standard 5-field cron, the one reading every cron tool shares: these are refused,
+# each by name (R and H would also fire at a different minute on each replica or each version).
+_EXTENSIONS = {
+    "?": "'?' (Quartz's \"no specific value\"; standard cron writes *)",
+    "#": "'#' (the nth weekday of the month)",
+    "L": "'L' (the last day or weekday of the month)",
+    "W": "'W' (the weekday nearest a day)",
+    "H": "'H' (a hashed value)",
+    "R": "'R' (a random value)",
+}
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NAMES = ((), (), (), _MONTHS, _DAYS)  # the names each field accepts besides numbers
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def nonstandard(expression: str) -> str | None:
+    """Why a 5-field expression uses a cron extension, or None when it uses none."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return None
+    for text, names in zip(fields, _NAMES, strict=True):
+        value = "|".join(("[0-9]+", *names))
+        standard = rf"(\*|({value})(-({value}))?)(/[0-9]+)?"
+        for item in text.lower().split(","):
+            if re.fullmatch(standard, item):
+                continue
+            # Not within a word: "thu" or a name in the wrong field is croniter's to judge.
+            marks = re.sub("[a-z]{3,}", "", item)
+            used = [words for mark, words in _EXTENSIONS.items() if mark.lower() in marks]
+            if used:
+                return (
+                    f"{quoted(expression)} uses {used[0]}, an extension of some cron tools: "
+                    "only standard 5-field cron is accepted"
+                )
+    return None
+
+
+def _suggestion(key: str, kind: Kind) -> str:
+    """ " (did you mean 'minReplicas'?)" for a key close to one the action of `kind` takes."""
+    known = ("schedule", *FIELDS[kind], "tz")
+    by_case = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(key.lower(), by_case, n=1)
+    if not close and key.lower() in _ZONE_WORDS:
+        close = ["tz"]
+    return f" (did you mean {by_case[close[0]]!r}?)" if close else ""
+
+
+_ZONE_WORDS = frozenset({"timezone", "time_zone", "zone", "tzname"})

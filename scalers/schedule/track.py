@@ -22,6 +22,7 @@ from scalers.schedule.annotation import (
     Rejected,
     Schedule,
     parse_schedule,
+    warning_reason,
 )
 from scalers.schedule.decide import (
     FieldState,
@@ -78,7 +79,7 @@ def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
     said = []
     if new_schedule:
         said += [
-            Notice("UnknownKey", "warned", w, ("Warning", "ScheduleWarning"), "WARNING")
+            Notice(warning_reason(w), "warned", w, ("Warning", "ScheduleWarning"), "WARNING")
             for w in schedule.warnings
         ]
     if state == SUSPENDED and (previous is None or not previous.inputs.suspended):
