@@ -9,17 +9,20 @@ function needs it."""
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -290,3 +293,222 @@ def spread(values: list[float]) -> str:
         f"min {min(values):.3f} s, median {statistics.median(values):.3f} s, "
         f"max {max(values):.3f} s"
     )
+
+
+# -- the fake API server in a process of its own, `scalers run` as shipped -----------------------
+
+
+class Request(NamedTuple):
+    """A request the server answered, as a bench reads it back: `at` is time.time() when it was
+    answered; `listed` marks a LIST (a GET of a collection that is not a watch)."""
+
+    method: str
+    path: str
+    status: int
+    watch: bool
+    at: float
+    listed: bool
+
+
+def _create_all(server: FakeApiServer, objs: list[dict[str, Any]], manager: str) -> list[float]:
+    answered = []
+    for obj in objs:
+        server.create(obj, manager)
+        answered.append(time.time())
+    return answered
+
+
+def _requests(server: FakeApiServer, after: float) -> list[Request]:
+    return [
+        Request(r.method, r.path, r.status, r.watch, r.at,
+                r.method == "GET" and not r.watch and getattr(server.route(r.path), "name", "") is None)
+        for r in list(server.requests)
+        if r.at > after
+    ]  # fmt: skip
+
+
+def _await(
+    server: FakeApiServer, method: str, path: str, after: float, timeout: float
+) -> Request | None:
+    """The first `method` of `path` answered after `after`, looked for every 2 ms in the records
+    not yet seen: waiting costs the server next to nothing, and the bench nothing."""
+    deadline, seen = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        records = server.requests
+        end = len(records)
+        for r in records[seen:end]:
+            if r.at > after and r.method == method and r.path == path:
+                return Request(r.method, r.path, r.status, r.watch, r.at, False)
+        seen = end
+        time.sleep(0.002)
+    return None
+
+
+def _serve(seed: Callable[..., None], args: tuple[Any, ...], conn: Connection) -> None:
+    """The server's process: `seed(server, *args)`, its URL sent, then calls answered until
+    "stop". A call is (name, args): a method of FakeApiServer, or one of the three above."""
+    from scalers.fakeapi import FakeApiServer
+
+    server = FakeApiServer().start()
+    seed(server, *args)
+    conn.send(server.url)
+    calls: dict[str, Callable[..., Any]] = {
+        "create_all": _create_all, "requests": _requests, "await": _await,
+    }  # fmt: skip
+    while (call := conn.recv())[0] != "stop":
+        name, call_args = call
+        try:
+            if name in calls:
+                result = calls[name](server, *call_args)
+            else:
+                result = getattr(server, name)(*call_args)
+        except Exception as exc:  # the ApiError does not pickle: its words do
+            result = RuntimeError(f"{name}: {exc!r}")
+        conn.send(result)
+    server.stop()
+    conn.send(None)
+
+
+class ServerProcess:
+    """The fake API server in a child process of its own (started with "spawn"), seeded there by
+    `seed(server, *args)` (a module-level function: it is pickled by name), so that neither its
+    CPU nor its GIL is the controller's or the bench's. Its request log is read back on demand."""
+
+    def __init__(self, seed: Callable[..., None], *args: Any) -> None:
+        self.child, self._conn = spawn(_serve, seed, args, daemon=True)
+        if not self._conn.poll(600):
+            raise TimeoutError("the fake API server did not start")
+        self.url: str = self._conn.recv()
+        self.pid = self.child.pid or 0
+        self._lock = threading.Lock()
+
+    def _call(self, name: str, *args: Any) -> Any:
+        with self._lock:
+            self._conn.send((name, args))
+            result = self._conn.recv()
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def create(self, *objs: dict[str, Any], manager: str = "seed") -> list[float]:
+        """Create `objs` one after the other, as fast as the server goes; when each was done."""
+        return list(self._call("create_all", list(objs), manager))
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        return self._call("get", api_version, kind, namespace, name)
+
+    def patch(
+        self, api_version: str, kind: str, namespace: str | None, name: str,
+        patch: dict[str, Any], manager: str = "seed",
+    ) -> Any:  # fmt: skip
+        return self._call("patch", api_version, kind, namespace, name, patch, manager)
+
+    def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        return self._call("delete", api_version, kind, namespace, name)
+
+    def requests(self, after: float = 0.0) -> list[Request]:
+        """The requests answered after `after` (time.time())."""
+        return list(self._call("requests", after))
+
+    def await_request(self, method: str, path: str, after: float, timeout: float = 60) -> Request:
+        """The first `method` of `path` answered after `after`, once there is one: the server
+        looks for it itself, so that the bench's polling takes no CPU from the processes
+        measured."""
+        found = self._call("await", method, path, after, timeout)
+        if found is None:
+            raise TimeoutError(f"no {method} of {path} within {timeout:g} s")
+        return found
+
+    def kubeconfig(self, directory: Path) -> Path:
+        """A kubeconfig naming the server, written in `directory`."""
+        path = directory / "kubeconfig"
+        self._call("write_kubeconfig", str(path))
+        return path
+
+    def holder(self) -> str | None:
+        """The Lease's holderIdentity."""
+        lease = self.get(*LEASE)
+        return ((lease or {}).get("spec") or {}).get("holderIdentity")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._conn.send(("stop", ()))
+            self._conn.recv()
+        self.child.join(timeout=30)
+
+
+def seed_proportional(
+    server: FakeApiServer, nodes: int, real_size: bool, params: dict[str, Any]
+) -> None:
+    """`nodes` Ready nodes of 4 cores, the `dns-autoscaler` ConfigMap with linear `params`, and
+    the `coredns` HPA (2..1000)."""
+    for i in range(nodes):
+        server.create(node(f"node-{i}", real_size=real_size))
+    server.create(dns_configmap(params))
+    server.create(hpa("coredns", NS, None, 2, 1000), GITOPS)
+
+
+def run_command(kubeconfig: Path, *flags: str) -> list[str]:
+    """`scalers run` as shipped: the entry point installed beside this interpreter, every flag
+    at its default (both loops, leader election, --qps 100, --burst 1000) but --kubeconfig and
+    --health-port 0 (no fixed port to collide on), and `flags`."""
+    scalers = Path(sys.executable).with_name("scalers")
+    return [str(scalers), "run", "--kubeconfig", str(kubeconfig), "--health-port", "0", *flags]
+
+
+def shown(command: list[str]) -> str:
+    """`command` as a reader would type it from the repository root."""
+    here = str(Path.cwd()) + os.sep
+    return " ".join(part.removeprefix(here) for part in command)
+
+
+def scalers_run(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `command` (see `run_command`), its log appended to `log`. The repository the bench
+    runs from goes first on PYTHONPATH, so that a worktree's `scalers` runs, not the one the
+    entry point was installed from."""
+    env = os.environ | {"PYTHONPATH": os.getcwd()}
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def stop_scalers(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as the kubelet stops it (the Lease is released), and wait for it."""
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+class CpuSamples:
+    """Each process's CPU seconds (user + system), read from /proc every `period` seconds in a
+    thread of the bench, so that nothing is asked of the processes measured; the last of each
+    sample is the whole machine's busy seconds (`machine_busy`), to tell what else ran."""
+
+    def __init__(self, pids: list[int], period: float = 0.01) -> None:
+        self.pids, self.period, self.stop = pids, period, threading.Event()
+        self.samples: list[tuple[float, list[float]]] = []
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self.stop.wait(self.period):
+            cpu = [cpu_seconds(pid) for pid in self.pids]
+            self.samples.append((time.time(), [*cpu, machine_busy()]))
+
+    def before(self, at: float) -> tuple[float, list[float]]:
+        """The last sample taken before `at`."""
+        return next(s for s in reversed(self.samples) if s[0] < at)
+
+    def after(self, at: float) -> tuple[float, list[float]]:
+        """The first sample taken after `at`, waiting for it."""
+        return wait_until(
+            lambda: next((s for s in self.samples if s[0] > at), None), 10, "a sample"
+        )
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The value below which `share` of `ordered` lie (nearest rank)."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]

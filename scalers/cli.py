@@ -35,6 +35,7 @@ _BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 _INT32 = 2**31 - 1  # what a Kubernetes integer field holds; far below threading.TIMEOUT_MAX
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _DISTRIBUTION = "kube-scalers"  # the package, for its version
+_COMMANDS = {"run", "demo", "plan", "validate"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,8 +50,12 @@ class _Parser(argparse.ArgumentParser):
                 setattr(parsed, name, value.value(self))
         return parsed, rest
 
+    implied_run = False  # the command line had flags and no command: `run`'s, as CPA's args
+
     def error(self, message: str) -> NoReturn:
         # One line, without the usage: that of `run` is a screenful above the message.
+        if self.implied_run:
+            message += " (flags without a command are `scalers run`'s: see scalers run --help)"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -303,8 +308,8 @@ _FLAGS = {
         _Flag(("--poll-period-seconds",), "SCALERS_POLL_PERIOD_SECONDS", "10", _seconds,
               "resync period; changes are seen at once through watches"),
         _Flag(("--max-sync-failures",), "SCALERS_MAX_SYNC_FAILURES", "0", _count,
-              "exit (status 1) after this many failed passes in a row: parameters missing or "
-              "invalid, a target missing or not written; 0 never"),
+              "exit (status 1) after this many poll periods in a row with a failed pass "
+              "(parameters missing or invalid, a target missing or not written); 0 never"),
         _Flag(("--leader-elect",), "SCALERS_LEADER_ELECT", "true", boolean,
               "only the holder of a Lease writes; --no-leader-elect for a single replica"),
         _Flag(("--lease-name",), "SCALERS_LEASE_NAME", names.LEASE, _object_name, None),
@@ -320,7 +325,9 @@ _FLAGS = {
         _Flag(("--qps",), "SCALERS_QPS", "100", _qps,
               "client-side limit on API requests per second, 0 for none"),
         _Flag(("--burst",), "SCALERS_BURST", "1000", _burst, "requests allowed at once above --qps"),
-        _Flag(("--examples",), None, None, None, "directory of manifests to seed (examples/)"),
+        _Flag(("--examples",), None, None, None,
+              "a directory of manifests (*.yaml, *.yml, *.json) to seed instead of the "
+              "bundled examples", {"metavar": "DIR"}),
         _Flag(("--speed",), None, 3600.0, _speed, "virtual seconds per real second"),
         _Flag(("--hold",), None, False, None, "keep the API server up afterwards, for kubectl",
               {"action": "store_true"}),
@@ -471,7 +478,8 @@ def _take(command: argparse.ArgumentParser, groups: _Groups) -> None:
             (_FLAGS[flag] if isinstance(flag, str) else flag).add_to(group)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(implied_run: bool = False) -> argparse.ArgumentParser:
+    """`implied_run`: the command line had flags and no command, taken as `run`'s."""
     root = _Parser(
         prog="scalers",
         description="Schedule and cluster-proportional autoscaling for Kubernetes HPAs.",
@@ -479,6 +487,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"%(prog)s {version(_DISTRIBUTION)}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the controller against a cluster")
+    root.implied_run = run.implied_run = implied_run
     _take(run, _RUN)
     _take_glog(run)
     demo = commands.add_parser(
@@ -507,11 +516,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        # Flags and no command: cluster-proportional-autoscaler's args, as its Deployment
-        # passes them to the image's entry point.
-        argv.insert(0, "run")
-    args = parser().parse_args(argv)
+    # Flags and no command: cluster-proportional-autoscaler's args, as its Deployment passes
+    # them to the image's entry point.
+    implied_run = bool(argv) and not (_COMMANDS | {"-h", "--help", "--version"}) & set(argv)
+    args = parser(implied_run).parse_args(["run", *argv] if implied_run else argv)
     if args.command == "demo":
         from scalers.demo import run_demo
 

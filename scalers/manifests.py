@@ -4,6 +4,7 @@ it came from, and what their annotations and parameters parse to. Pure apart fro
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -20,11 +21,13 @@ from scalers.proportional.params import LADDER, LINEAR, Ladder, Linear, ParamsEr
 from scalers.schedule.annotation import (
     FIELDS,
     SCHEDULE_ANNOTATION,
+    SUSPEND_ANNOTATION,
     TIMEZONE_ANNOTATION,
     Kind,
     Rejected,
     Schedule,
     parse_schedule,
+    quoted,
     warning_reason,
 )
 
@@ -111,11 +114,12 @@ HELM_HINT = (
     "looks like a Helm template: run `helm template` first and pipe it: "
     "helm template ... | scalers validate -"
 )
-# Go templating that only an unrendered chart has: `{{` alone also appears in rendered files
-# (Prometheus rules, ApplicationSets), where it is data.
+# Templating that only an unrendered chart has: Helm's objects and functions. Go templating alone
+# (`{{ range }}`, `{{ template }}`, `{{-`) also appears in rendered files (Alertmanager and
+# Prometheus templates, ApplicationSets), where it is data.
 _HELM = re.compile(
-    r"\{\{-|-\}\}|\{\{\s*(\.(Values|Release|Chart|Capabilities|Files|Template)\b"
-    r"|(include|template|toYaml|toJson|tpl|if|else|range|with|end|define)\b)"
+    r"\{\{-?\s*(\.(Values|Release|Chart|Capabilities|Files|Template)\b"
+    r"|(include|toYaml|toJson|tpl|required)\b)"
 )
 
 
@@ -140,8 +144,12 @@ def load(paths: Iterable[str | Path], stdin: TextIO | None = None) -> Loaded:
     problems: list[Problem] = []
     for path in files:
         source = STDIN_SOURCE if str(path) == STDIN else str(path)
+        reader = stdin or sys.stdin
+        if str(path) == STDIN and reader is None:
+            problems.append(Problem(source, "Unreadable", "standard input is closed"))
+            continue
         try:
-            text = (stdin or sys.stdin).read() if str(path) == STDIN else path.read_text()
+            text = reader.read() if str(path) == STDIN else path.read_text()
         except OSError as error:
             problems.append(Problem(source, "Unreadable", error.strerror or str(error)))
             continue
@@ -154,7 +162,11 @@ def load(paths: Iterable[str | Path], stdin: TextIO | None = None) -> Loaded:
             continue
         if _HELM.search(text):
             problems.append(Problem(source, "HelmTemplate", HELM_HINT, warning=True))
-        manifests.extend(Manifest(source, obj) for obj in _objects(documents))
+        found = [Manifest(source, obj) for obj in _objects(documents)]
+        if not found and source == STDIN_SOURCE:  # a pipe whose first command failed, say
+            message = "no Kubernetes object on standard input (did the command before | fail?)"
+            problems.append(Problem(source, "NoObjects", message))
+        manifests.extend(found)
     return Loaded(len(files), manifests, problems)
 
 
@@ -292,11 +304,29 @@ def params_of(data: Mapping[str, Any]) -> Linear | Ladder:
     return parse_params(data)
 
 
+def misspelt_annotations(manifest: Manifest) -> list[Problem]:
+    """Annotations of an HPA or Deployment that look like ours and are not: the commonest typo
+    of a pull request, which would leave the object unscheduled without a word."""
+    if manifest.kind not in FIELDS:
+        return []
+    ours = (SCHEDULE_ANNOTATION, TIMEZONE_ANNOTATION, SUSPEND_ANNOTATION)
+    problems = []
+    for key in manifest.annotations:
+        close = difflib.get_close_matches(str(key), ours, n=1, cutoff=0.85)
+        if close and key not in ours:
+            message = f"annotation {quoted(str(key))} is not read: did you mean {close[0]!r}?"
+            problems.append(
+                Problem(manifest.source, "UnknownAnnotation", message, manifest.describe(), True)
+            )
+    return problems
+
+
 def validate(manifests: Iterable[Manifest], default_zone: ZoneInfo) -> list[Problem]:
     """What the controller would reject, refuse or warn about in these objects."""
     problems = []
     for manifest in manifests:
         at = (manifest.source, manifest.describe())
+        problems += misspelt_annotations(manifest)
         shape = malformed(manifest)
         if shape is not None and manifest.kind in (*FIELDS, "ConfigMap"):
             problems.append(Problem(at[0], "InvalidManifest", shape, at[1]))

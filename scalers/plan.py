@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -252,12 +253,19 @@ def _table(blocks: Sequence[_Block], shrink: Sequence[int]) -> list[str]:
     cells = [[row[i] for row in rows if i < len(row)] for i in range(count)]
     widths = [max(len(cell) for cell in column) for column in cells]
     room = WIDTH - len(GAP) * (count - 1)
+    words = [_longest(column, r"\S+") for column in cells]
     for i in shrink:
-        longest_word = max(len(word) for cell in cells[i] for word in cell.split() or [""])
-        widths[i] -= max(0, min(sum(widths) - room, widths[i] - longest_word))
-    while sum(widths) > room and max(widths) > NARROWEST:
-        widest = widths.index(max(widths))
-        widths[widest] -= min(sum(widths) - room, widths[widest] - NARROWEST)
+        widths[i] -= max(0, min(sum(widths) - room, widths[i] - words[i]))
+    # Then the widest, first down to their longest word (a name stays whole); where that is not
+    # enough, down to the longest part between '/' (namespace/, name); at last further.
+    pieces = [_longest(column, r"[^\s/]*/?") for column in cells]
+    for floors in (words, pieces, [0] * count):
+        while sum(widths) > room:
+            over = [width - max(NARROWEST, f) for width, f in zip(widths, floors, strict=True)]
+            widest = max(range(count), key=lambda i: (over[i] > 0, widths[i]))
+            if over[widest] <= 0:
+                break
+            widths[widest] -= min(sum(widths) - room, over[widest])
     lines: list[str] = []
     for head, subs in blocks:
         columns = [_wrapped(cell, widths[i]) for i, cell in enumerate(head)]
@@ -273,5 +281,18 @@ def _table(blocks: Sequence[_Block], shrink: Sequence[int]) -> list[str]:
     return lines
 
 
+def _longest(cells: Iterable[str], piece: str) -> int:
+    return max((len(m) for cell in cells for m in re.findall(piece, cell)), default=0)
+
+
 def _wrapped(cell: str, width: int) -> list[str]:
-    return textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
+    """The cell in lines of at most `width`, broken between words; a word longer than that
+    breaks after a '/' where it has one (namespace/name), else where it must."""
+    lines = []
+    for line in textwrap.wrap(cell, width, break_on_hyphens=False, break_long_words=False):
+        while len(line) > width:
+            cut = line.rfind("/", 0, width) + 1 or width
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines or [""]

@@ -90,6 +90,7 @@ def test_glog_names_take_either_separator_and_bare_booleans() -> None:
     ("--vmodule=autoscaler", "--vmodule: 'autoscaler': expected pattern=N"),
     ("--log-backtrace-at=main.go", "'main.go': expected FILE:LINE"),
     ("--max-sync-failures=-1", "--max-sync-failures: '-1'"),
+    ("--v=4294967296", "--v: '4294967296': expected a whole number"),
 ])  # fmt: skip
 def test_a_bad_cpa_flag_is_refused_in_one_line_as_cpa_would(
     capsys: pytest.CaptureFixture[str], arg: str, message: str
@@ -109,6 +110,20 @@ def test_flags_without_a_command_are_cpas_args_for_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith("scalers: no kubeconfig at")  # run's own check, reached
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--bogus"], "scalers: error: unrecognized arguments: --bogus (flags without a command are "
+                  "`scalers run`'s: see scalers run --help)"),
+    (["--timezone", "UTC", "validate", "x"], "scalers: error: argument COMMAND: invalid choice"),
+])  # fmt: skip
+def test_flags_without_a_command_say_so_when_run_refuses_them(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """A command named anywhere is not CPA's args: the usual error, not run's."""
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert capsys.readouterr().err.startswith(message)
 
 
 def run_against(server: FakeApiServer, tmp_path: Path, *flags: str) -> list[str]:
@@ -147,39 +162,67 @@ def test_the_carried_over_flags_are_said_once_at_start(tmp_path: Path) -> None:
 # -- --max-sync-failures -----------------------------------------------------------------------
 
 
-def test_max_sync_failures_gives_up_after_so_many_failed_passes_in_a_row(
-    server: FakeApiServer, proportional
+def test_max_sync_failures_gives_up_after_so_many_poll_periods_of_failed_passes(
+    server: FakeApiServer, clock: ManualClock, proportional
 ) -> None:
     add_nodes(server, 2)
     server.create(coredns_hpa())
-    p = proportional(max_sync_failures=3)  # and no ConfigMap: each pass fails, as CPA's poll
+    p = proportional(max_sync_failures=3, resync_seconds=10)  # and no ConfigMap: passes fail
     p.evaluate()
+    clock.advance(10)
     p.evaluate()
     server.create(configmap({"linear": json.dumps({"nodesPerReplica": 1, "min": 1})}))
+    clock.advance(10)
     p.evaluate()  # a good pass: the count starts again
     server.delete("v1", "ConfigMap", "kube-system", "dns-autoscaler")
-    p.evaluate()
-    p.evaluate()
-    with pytest.raises(GiveUp, match=r"3 failed passes in a row \(--max-sync-failures 3\); "
-                       r"the last: no valid parameters in ConfigMap dns-autoscaler"):  # fmt: skip
+    for _ in range(2):
+        clock.advance(10)
+        p.evaluate()
+    clock.advance(10)
+    with pytest.raises(GiveUp, match=r"3 poll periods in a row with a failed pass \(--max-sync-"
+                       r"failures 3\); the last: no valid parameters in ConfigMap dns-autoscaler"):  # fmt: skip
         p.evaluate()
 
 
-def test_a_missing_target_and_a_failed_write_are_failed_passes(
-    server: FakeApiServer, proportional
+def test_failed_passes_woken_by_changes_count_once_per_poll_period(
+    server: FakeApiServer, clock: ManualClock, proportional
+) -> None:
+    """Node churn wakes the loop more often than CPA polls: it must not hasten the exit."""
+    p = proportional(max_sync_failures=2, resync_seconds=10)
+    for _ in range(20):
+        clock.advance(0.3)
+        p.evaluate()  # 6 s of failed passes: one poll period
+    clock.advance(4.2)
+    p.evaluate()  # 9.9 s after the first counted: still the same period
+    clock.advance(0.2)
+    with pytest.raises(GiveUp, match="2 poll periods"):
+        p.evaluate()
+
+
+def test_a_missing_target_a_failed_write_and_a_broken_target_are_failed_passes(
+    server: FakeApiServer, clock: ManualClock, proportional, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_nodes(server, 4)
     server.create(configmap({"linear": json.dumps({"nodesPerReplica": 1, "min": 1})}))
     p = proportional(max_sync_failures=2)
     p.evaluate()  # hpa/coredns not there
+    clock.advance(10)
     with pytest.raises(GiveUp, match="target hpa/coredns not found in kube-system"):
         p.evaluate()
     server.create(coredns_hpa(max_replicas=10))
     q = proportional(max_sync_failures=2)
     server.faults.inject(status=500, count=100, method="PATCH")
     q.evaluate()
+    clock.advance(10)
     with pytest.raises(GiveUp, match="writing hpa/coredns: "):
         q.evaluate()
+    server.faults.clear()
+    r = proportional(max_sync_failures=2)
+    monkeypatch.setattr(r.loop, "_apply", lambda *_: 1 / 0)  # a bug met on the target
+    r.evaluate()
+    clock.advance(10)
+    with pytest.raises(GiveUp, match="error on target hpa/coredns"):
+        r.evaluate()
 
 
 def test_unlimited_by_default(server: FakeApiServer, proportional) -> None:
@@ -202,10 +245,13 @@ def test_the_runner_stops_every_loop_when_one_gives_up(
     other = ScheduleLoop(kube, clock, events, ZoneInfo("UTC"))
     runner = Runner([quitter, other], clock)
     stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
     thread.start()
-    thread.join(timeout=20)
-    assert not thread.is_alive() and stop.is_set()
+    try:
+        thread.join(timeout=20)
+        assert not thread.is_alive() and stop.is_set()
+    finally:
+        stop.set()
     assert runner.gave_up == "proportional loop: enough"
     assert runner.restarts == {"proportional": 0, "schedule": 0}  # given up on, not restarted
 
@@ -218,6 +264,7 @@ def test_scalers_run_exits_1_with_the_reason(tmp_path: Path) -> None:
         )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
-        "scalers: proportional loop: 1 failed pass in a row (--max-sync-failures 1); the last: "
+        "scalers: proportional loop: 1 poll period in a row with a failed pass "
+        "(--max-sync-failures 1); the last: "
         "no valid parameters in ConfigMap dns-autoscaler"
     )

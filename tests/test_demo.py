@@ -4,6 +4,7 @@ kubectl while the controller runs on in real time."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -19,6 +20,8 @@ import pytest
 import yaml
 from kubernetes import client
 
+from scalers.demo import Demo
+from scalers.demo.seed import Seeded
 from scalers.manifests import load
 from tests.support import SCALERS, SCHEDULE, wait_for
 
@@ -55,6 +58,7 @@ def test_the_demo_runs_from_a_plain_install_in_any_directory(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert f"seeded from {site / 'scalers' / 'examples'}/" in result.stdout
     assert "HorizontalPodAutoscaler kube-system/coredns" in result.stdout
+    assert "The demo's cluster has Deployment kube-system/coredns" in result.stdout
     assert "ScheduledScale: minReplicas 2 -> 10 (fire" in result.stdout
     assert "ProportionalScale: minReplicas 2 -> 3" in result.stdout
     assert list(elsewhere.iterdir()) == []  # wrote nothing where it ran
@@ -127,7 +131,7 @@ def test_own_examples_are_seeded_and_what_cannot_be_used_is_named(tmp_path: Path
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({}, "no *.yaml or *.yml files in"),
+        ({}, "no *.yaml, *.yml or *.json files in"),
         ({"old.yaml": HPA_V1, "broken.yaml": "a: [b\n"}, "nothing in"),
         ({"plain.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"}, "nothing in"),
     ],
@@ -174,10 +178,27 @@ def test_held_the_controller_runs_on_in_real_time_and_acts_on_a_change() -> None
         )
         wanted = "HorizontalPodAutoscaler shop/web: ScheduledScale: minReplicas 2 -> 7"
         wait_for(lambda: any(wanted in line for line in lines), timeout=30)
+        # In real time: at 50,000x the seconds since "Holding" would be half a virtual day.
+        [said] = [line for line in lines if wanted in line]
+        assert said.startswith("Tue 06:"), said
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_without_coredns_the_story_does_not_wait_for_its_floor() -> None:
+    """`--examples` without the CoreDNS HPA: no step holds time for a floor that never comes."""
+
+    class NoServer:
+        def get(self, *_: object) -> None:
+            raise AssertionError("polled the HPA of a floor that nothing sizes")
+
+    story = Demo(argparse.Namespace(speed=1.0, timezone=None, dry_run=False))
+    story.server = NoServer()  # type: ignore[assignment]
+    story.seeded = Seeded(objects=load([ROOT / "examples" / "business-hours-hpa.yaml"]).manifests)
+    story.floor_becomes(3)
+    assert story.floor(3) == ""
 
 
 def test_the_coredns_example_adds_only_what_a_real_cluster_lacks() -> None:

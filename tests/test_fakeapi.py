@@ -135,6 +135,18 @@ def test_not_found_and_already_exists(srv: FakeApiServer, hpas: client.Autoscali
     assert patch_missing.value.status == 404
 
 
+def test_a_namespace_name_that_no_namespace_can_have_is_invalid(
+    srv: FakeApiServer, hpas: client.AutoscalingV2Api
+) -> None:
+    with pytest.raises(ApiException) as bad:
+        hpas.create_namespaced_horizontal_pod_autoscaler("Bad_NS", bare_hpa(namespace="Bad_NS"))
+    body = status_of(bad.value)
+    assert bad.value.status == 422 and body["reason"] == "Invalid"
+    [cause] = body["details"]["causes"]
+    assert cause["field"] == "metadata.namespace"
+    assert cause["message"].startswith('Invalid value: "Bad_NS": a lowercase RFC 1123 label')
+
+
 @pytest.mark.parametrize(
     ("spec", "fields"),
     [

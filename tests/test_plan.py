@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from scalers.fakeapi import FakeApiServer
 from scalers.manifests import Manifest, load, schedule_of, validate
 from scalers.plan import make_plan, next_fires, proportional_plan, render_table
@@ -488,6 +490,29 @@ def test_plan_json_lists_every_problem_of_a_rejected_annotation(tmp_path: Path) 
         ("InvalidAction", "action 2"),
     ]
     assert web["error"].startswith("InvalidSchedule: action 1: schedule '0 9 L * *' uses 'L'")
+
+
+@pytest.mark.parametrize(("zone", "big"), [("Europe/Berlin", 40), ("America/Argentina/ComodRivadavia", 2147483647)])  # fmt: skip
+def test_a_long_object_name_breaks_only_after_its_namespace(
+    tmp_path: Path, zone: str, big: int
+) -> None:
+    name = "checkout-api-gateway-canary-v2"
+    actions = json.dumps(
+        [{"schedule": "0 9 * * 1-5", "minReplicas": big, "maxReplicas": big},
+         {"schedule": "0 20 * * 1-5", "minReplicas": 2}]
+    )  # fmt: skip
+    text = annotated(name, actions, **{"kube-scalers.io/timezone": zone})
+    text = text.replace("namespace: shop", "namespace: payments-production")
+    (tmp_path / "hpa.yaml").write_text(text.replace("maxReplicas: 40", f"maxReplicas: {big}"))
+
+    result = scalers("plan", str(tmp_path), "--at", AT)
+
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 120, max(lines, key=len)
+    first_column = [line.split("  ")[0] for line in lines if not line.startswith(" ")]
+    words = " ".join(first_column).split()
+    whole = f"payments-production/{name}"
+    assert whole in words or ("payments-production/" in words and name in words), first_column
 
 
 def test_the_table_fits_120_columns_whatever_the_values(tmp_path: Path) -> None:

@@ -152,6 +152,42 @@ def test_dash_reads_standard_input(
     ]
 
 
+@pytest.mark.parametrize(("given", "reason"), [
+    ("", "NoObjects: no Kubernetes object on standard input"),  # `helm template` failed
+    ("Error: INSTALLATION FAILED\n", "NoObjects"),
+    (None, "Unreadable: standard input is closed"),
+])  # fmt: skip
+def test_standard_input_with_nothing_to_check_is_an_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: str | None,
+    reason: str,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", None if given is None else io.StringIO(given))
+
+    code, lines = validate(capsys, "-")
+
+    assert code == 1
+    assert lines[0].startswith(f"<stdin>: {reason}")
+
+
+def test_a_misspelt_annotation_name_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    obj = hpa_obj("web", [])
+    annotations = obj["metadata"]["annotations"]
+    annotations["zalando.org/schedule-action"] = annotations.pop(ACTIONS)
+    annotations["kube-scalers.io/timezon"] = "Europe/Berlin"
+    annotations["app.kubernetes.io/part-of"] = "shop"  # not ours, and not close: no word
+
+    code, lines = validate(capsys, write(tmp_path / "hpa.yaml", obj))
+
+    assert code == 0
+    assert [line.split(": UnknownAnnotation: ")[1] for line in lines[:-1]] == [
+        "annotation 'zalando.org/schedule-action' is not read: did you mean "
+        "'zalando.org/schedule-actions'?",
+        "annotation 'kube-scalers.io/timezon' is not read: did you mean 'kube-scalers.io/timezone'?",
+    ]
+
+
 def test_helm_template_piped_into_validate(tmp_path: Path) -> None:
     """The pull-request check as a shell runs it: `helm template ... | scalers validate -`."""
     rendered = json.dumps(hpa_obj("web", [{"schedule": "0 9 ? * *", "minReplicas": 3}]))
@@ -235,6 +271,8 @@ def test_rendered_go_template_text_in_data_is_not_taken_for_helm(
     rules.write_text(
         "kind: PrometheusRule\nmetadata: {name: alerts}\nspec:\n  groups:\n"
         "  - rules:\n    - annotations: {summary: 'CPU high on {{ $labels.instance }}'}\n"
+        # an Alertmanager template, rendered: Go templating is its data
+        "    - annotations: {text: '{{- range .Alerts }}{{ template \"slack.title\" . }}{{ end }}'}\n"
     )
 
     assert validate(capsys, str(rules)) == (0, ["1 file, 0 objects checked: 0 errors, 0 warnings"])

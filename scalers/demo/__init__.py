@@ -1,7 +1,8 @@
 """`scalers demo`: the real controller, the real client and the in-process API server, seeded
 with the package's examples (or the user's --examples DIR), on a fast clock; prints what happened
-as a person would want to read it. It writes nothing but a kubeconfig and a log file in a
-temporary directory, and goes on without them where there is none (a read-only root)."""
+as a person would want to read it. It writes nothing but a kubeconfig and a log file, in one
+temporary directory that it keeps, and goes on without them where there is none (a read-only
+root)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -67,7 +69,12 @@ def node(name: str, ready: bool = True) -> dict[str, Any]:
 
 
 class Demo:
-    def __init__(self, args: argparse.Namespace, out: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        scratch: Path | None = None,
+        out: Callable[[str], None] = print,
+    ) -> None:
         self.args = args
         self.out = out
         self.clock = FastClock(START, args.speed, running=False)
@@ -78,6 +85,7 @@ class Demo:
         self.stop_events = threading.Event()
         self.seeded = Seeded()
         self.kubectl = "kubectl"
+        self.scratch = scratch
 
     def local(self, instant: datetime) -> str:
         return instant.astimezone(LOCAL).strftime("%a %H:%M")
@@ -161,7 +169,9 @@ class Demo:
         if self.seeded.ignored:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.seeded.ignored.items()))
             self.out(f"  not seeded, the controller does not read them: {kinds}")
-        kubeconfig = scratch("kubeconfig")
+        has = ", ".join(m.describe() for m in self.seeded.cluster)
+        self.out(f"The demo's cluster has {has}, and 3 to 68 nodes as the day goes.")
+        kubeconfig = None if self.scratch is None else self.scratch / "kubeconfig"
         if kubeconfig is None:
             self.kubectl = f"kubectl --server {self.server.url}"
         else:
@@ -306,19 +316,27 @@ def _managers_of(obj: dict[str, Any], field: str) -> str:
     return ", ".join(owner.manager for owner in owners(obj, ("spec", field)))
 
 
-def scratch(name: str) -> Path | None:
-    """A file of this name in a new temporary directory; None where none can be made (a
-    read-only root file system without a writable /tmp)."""
+def scratch() -> Path | None:
+    """A new temporary directory for the kubeconfig and the log, kept after the demo so that
+    the log can be read; None where none can be made (a read-only root file system without a
+    writable /tmp)."""
     try:
-        return Path(tempfile.mkdtemp(prefix="scalers-demo-")) / name
+        return Path(tempfile.mkdtemp(prefix="scalers-demo-"))
     except OSError:
         return None
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (docker stop) ends the demo as Ctrl-C does
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    directory = scratch()
     if args.verbose:
         logs.configure(args.log_level)
-    elif (path := scratch("controller.log")) is not None:
+    elif directory is not None:
+        path = directory / "controller.log"
         logs.configure(args.log_level, stream=path.open("w"))
         print(f"JSON log lines of the controller go to {path} (-v shows them here)")
     else:
@@ -326,7 +344,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("No temporary directory to keep the controller's log lines in (-v shows them)")
     logging.getLogger("scalers.fakeapi").setLevel(logging.WARNING)
     try:
-        return Demo(args).run()
+        return Demo(args, directory).run()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

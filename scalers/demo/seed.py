@@ -39,6 +39,7 @@ class Seeded:
     objects: list[Manifest] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line each: what and why
     ignored: dict[str, int] = field(default_factory=dict)  # kind -> objects the demo leaves out
+    cluster: list[Manifest] = field(default_factory=list)  # what a real cluster would have
 
     def has(self, kind: str, namespace: str, name: str) -> bool:
         return any((m.kind, m.namespace, m.name) == (kind, namespace, name) for m in self.objects)
@@ -72,7 +73,7 @@ def seed(server: FakeApiServer, examples: Path, manager: str) -> Seeded:
     seeded = Seeded()
     found = load([examples])
     if found.files == 0:
-        raise NothingToShow(f"no *.yaml or *.yml files in {examples}")
+        raise NothingToShow(f"no *.yaml, *.yml or *.json files in {examples}")
     seeded.skipped += [
         f"{p.source}: {p.reason}: {p.message}" for p in found.problems if not p.warning
     ]
@@ -90,9 +91,13 @@ def seed(server: FakeApiServer, examples: Path, manager: str) -> Seeded:
                 seeded.objects.append(manifest)
                 continue
         seeded.skipped.append(f"{manifest.source}: {manifest.describe()}: {why}")
-    for manifest in load([cluster()]).manifests:
+    base = load([cluster()])
+    if base.problems or not base.manifests:  # an installation without its package data
+        raise RuntimeError(f"the demo's {cluster()} is missing from this installation")
+    for manifest in base.manifests:
         with contextlib.suppress(ApiError):  # AlreadyExists: the user's own copy wins
             server.create(dict(manifest.obj), manager=manager)
+        seeded.cluster.append(manifest)
     if not seeded.acted_on():
         raise NothingToShow(
             f"nothing in {examples} for the controller to act on: no HorizontalPodAutoscaler or "

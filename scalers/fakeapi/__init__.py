@@ -97,8 +97,7 @@ What it does NOT model
   print like Resource ones); BOOKMARK events of a Table watch stay plain objects; column
   descriptions are shortened.
 * OpenAPI: descriptions, ``required`` lists, enums, defaults, and schemas for objects below
-  the levels
-  listed above: those are free-form (``x-kubernetes-preserve-unknown-fields``) beyond one
+  the levels listed above: those are free-form (``x-kubernetes-preserve-unknown-fields``) beyond one
   level of property names (pod template specs, HPA behavior, selectors). A client-side apply
   that changes a map nested inside such a free-form object (``securityContext.seLinuxOptions``,
   say) makes kubectl warn "error calculating patch from openapi v3 spec" and fall back to its
@@ -106,10 +105,10 @@ What it does NOT model
   below): the change applies, but a list in the same patch would be replaced by the patch's
   items. A JSON patch is not checked for unknown fields at all (it can store them).
 * Controllers: no pods behind deployments, no replica counts in status, no garbage
-  collection, finalizers or graceful deletion, no namespace existence checks or
-  namespace deletion cascade.
+  collection, finalizers or graceful deletion, no namespace existence checks (a namespace's
+  name is checked: an RFC 1123 label) or namespace deletion cascade.
 * Full schemas: unknown-field detection covers only the levels listed above; validation
-  covers only the fields listed above (no name syntax, label syntax or per-kind field
+  covers only the fields listed above (no object name syntax, label syntax or per-kind field
   selector whitelists; any dotted path is accepted in a field selector).
 * Strategic merge patch is a plain merge patch: list merge keys (``$patch``, merge by
   ``name``/``type``) are not modelled and every list is replaced whole (``$`` directives are

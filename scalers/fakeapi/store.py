@@ -132,6 +132,9 @@ def conflict(res: ResourceType, name: str) -> ApiError:
     )
 
 
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a namespace's name (RFC 1123 label)
+
+
 def invalid(res: ResourceType, name: str, causes: list[Obj]) -> ApiError:
     parts = [f"{c['field']}: {c['message']}" for c in causes]
     text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
@@ -588,6 +591,15 @@ class Store:
             message = "name or generateName is required"
             cause = {"reason": "FieldValueRequired", "message": f"Required value: {message}"}
             raise invalid(res, "", [{**cause, "field": "metadata.name"}])
+        if res.namespaced and not _LABEL.fullmatch(ns):
+            message = (
+                f'Invalid value: "{ns}": a lowercase RFC 1123 label must consist of lower case '
+                "alphanumeric characters or '-', and must start and end with an alphanumeric "
+                "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+                "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            )
+            cause = {"reason": "FieldValueInvalid", "message": message}
+            raise invalid(res, name, [{**cause, "field": "metadata.namespace"}])
         with self.lock:
             if self.get(res, ns, name) is not None:
                 details = {"name": name, "group": res.group, "kind": res.plural}

@@ -60,7 +60,8 @@ class ProportionalLoop:
         # target -> (resourceVersion written over, field, value): a write the watch has not
         # brought back yet, so that the next pass does not send it again
         self._written: dict[Target, tuple[str, str, int]] = {}
-        self._failed_passes = 0  # in a row, for --max-sync-failures
+        self._failed_passes = 0  # in a row, at most one per poll period (--max-sync-failures)
+        self._failure_counted: float | None = None  # monotonic time of the last one counted
         self.wake = threading.Event()
         self.watch()
 
@@ -130,16 +131,23 @@ class ProportionalLoop:
         return outcomes
 
     def _count_failure(self, failed: list[str]) -> None:
-        """CPA's --max-sync-failures: a pass fails when the parameters are missing or invalid, or
-        a target is missing, cannot be written or breaks the loop; so many in a row end the
-        process."""
-        self._failed_passes = self._failed_passes + 1 if failed else 0
+        """CPA's --max-sync-failures, counted as CPA's polls: a pass fails when the parameters are
+        missing or invalid, or a target is missing, cannot be written or breaks the loop; at most
+        one failure counts per poll period (passes woken by changes come more often), and so many
+        in a row end the process."""
+        if not failed:
+            self._failed_passes, self._failure_counted = 0, None
+            return
+        now, last = self._clock.monotonic(), self._failure_counted
+        if last is not None and now - last < self._config.resync_seconds:
+            return
+        self._failed_passes, self._failure_counted = self._failed_passes + 1, now
         limit = self._config.max_sync_failures
         if limit and self._failed_passes >= limit:
-            passes = "pass" if self._failed_passes == 1 else "passes"
+            periods = "period" if self._failed_passes == 1 else "periods"
             raise GiveUp(
-                f"{self._failed_passes} failed {passes} in a row (--max-sync-failures {limit}); "
-                f"the last: {'; '.join(failed)}"
+                f"{self._failed_passes} poll {periods} in a row with a failed pass "
+                f"(--max-sync-failures {limit}); the last: {'; '.join(failed)}"
             )
 
     def _parameters(self, term: int | None) -> Linear | Ladder | None:
