@@ -172,7 +172,7 @@ def one_run(run: int, args: argparse.Namespace, workdir: Path) -> None:
         t0, cpu0 = samples.before(at)
         t1, cpu1 = samples.after(answered[-1])
         client, server_cpu = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
-        others = cpu1[2] - cpu0[2] - client - server_cpu
+        others = max(0.0, cpu1[2] - cpu0[2] - client - server_cpu)
         within = sum(d <= 1.0 for d in delays)
         print(
             f"run {run}: instant {instant:%H:%M} UTC (the controller watching {ready:.1f} s "

@@ -113,7 +113,7 @@ def main() -> None:
         written = patches(created[0] - 0.001)
         print(
             f"(3) {args.burst} nodes created in {created[-1] - created[0]:.3f} s -> "
-            f"{len(written)} PATCHes of coredns, at "
+            f"{len(written)} PATCH{'' if len(written) == 1 else 'es'} of coredns, at "
             + ", ".join(f"+{t - created[0]:.3f} s" for t in written)
             + f" after the first create; floor {floor()}"
         )
