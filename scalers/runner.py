@@ -6,6 +6,7 @@ one never stops the other; SIGTERM (via `stop`) ends them all."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ T = TypeVar("T")
 class Loop(Protocol):
     name: str
     period: float  # the longest a healthy loop waits between two passes, in seconds
-    debounce: float  # after a wake, how long a burst of changes may settle, in seconds
+    debounce: float  # how long a burst of changes must be quiet before its trailing pass, in s
     wake: threading.Event  # set by its watches when something it reads changed
 
     def watch(self) -> Watches:
@@ -158,9 +159,12 @@ class Runner:
             thread.join()
 
     def run_loop(self, loop: Loop, stop: threading.Event) -> None:
-        """One run of one loop, until `stop` or until it raises."""
-        with loop.watch().running(stop, loop.wake) as halt:
+        """One run of one loop, until `stop` or until it raises. A change wakes it at once (the
+        leading pass); a change within `debounce` of the last pass a change woke is part of a
+        burst, which is let settle first (the trailing pass)."""
+        with loop.watch().running(stop, loop.wake):
             loop.resume()
+            woken_at = -math.inf  # monotonic time of the last pass a change woke
             while not stop.is_set():
                 loop.wake.clear()
                 term = self._leadership.term()
@@ -172,7 +176,19 @@ class Runner:
                 wait = loop.seconds_to_next() if term is not None else loop.period
                 woken = self._clock.wait(wait, loop.wake)
                 if woken and loop.debounce and not stop.is_set():
-                    self._clock.wait(loop.debounce, halt)  # let a burst settle
+                    if self._clock.monotonic() - woken_at < loop.debounce:
+                        self._settle(loop, stop)
+                    woken_at = self._clock.monotonic()
+
+    def _settle(self, loop: Loop, stop: threading.Event) -> None:
+        """Wait until the changes have been quiet for `debounce`, or for `period` at most (a
+        stream of changes that never stops is still evaluated, as often as a resync)."""
+        deadline = self._clock.monotonic() + loop.period
+        while not stop.is_set():
+            loop.wake.clear()
+            left = deadline - self._clock.monotonic()
+            if left <= 0 or not self._clock.wait(min(loop.debounce, left), loop.wake):
+                return
 
     def _keep_running(self, loop: Loop, stop: threading.Event) -> None:
         while not stop.is_set():

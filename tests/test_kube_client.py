@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
-from kubernetes.client import ApiException
+from kubernetes.client import ApiClient, ApiException, Configuration
 from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
@@ -239,4 +240,54 @@ def test_drain_waits_for_the_fenced_writes_under_way(server: FakeApiServer, kube
             "minReplicas"
         ]
         == 7
+    )
+
+
+# -- the request path: the client's configuration, without its generated API classes ---------
+
+
+def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent() -> None:
+    """As the client's own API classes would send them: a token an exec plugin or the in-cluster
+    loader refreshes (refresh_api_key_hook) is asked for at every request."""
+    seen: list[dict[str, str]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            body = b'{"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Recorder) as http:
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        configuration = Configuration(host=f"http://127.0.0.1:{http.server_address[1]}")
+        configuration.api_key["authorization"] = "expired"
+        configuration.api_key_prefix["authorization"] = "Bearer"
+        tokens = iter(["first", "second"])
+        configuration.refresh_api_key_hook = lambda c: c.api_key.update(authorization=next(tokens))
+        api_client = ApiClient(configuration)
+        api_client.user_agent = "kube-scalers/test"
+        kube = Kube(api_client)
+        assert kube.get(CONFIGMAP, "kube-system", "x") == {
+            "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"},
+        }  # fmt: skip
+        kube.get(CONFIGMAP, "kube-system", "x")
+        http.shutdown()
+    assert [s["authorization"] for s in seen] == ["Bearer first", "Bearer second"]
+    assert {s["user-agent"] for s in seen} == {"kube-scalers/test"}
+    assert {s["path"] for s in seen} == {"/api/v1/namespaces/kube-system/configmaps/x"}
+
+
+def test_an_error_answer_is_the_client_s_own_exception(server: FakeApiServer, kube: Kube) -> None:
+    with pytest.raises(ApiException) as missing:
+        kube.merge_patch(HPA, "shop", "nope", {"spec": {}}, field_manager="kube-scalers-test")
+    assert missing.value.status == 404
+    assert describe(missing.value) == (
+        'HTTP 404: horizontalpodautoscalers.autoscaling "nope" not found'
     )

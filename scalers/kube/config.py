@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 
+CONNECTIONS = 32  # the schedule loop's 16 writers, up to 6 watches, the Lease and the Events
+
 
 class ConfigError(Exception):
     """A configuration that cannot be used; the message is one line a user can act on."""
@@ -24,6 +26,9 @@ def api_client(kubeconfig: str | None, context: str | None, user_agent: str) -> 
     else:
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         _load_kubeconfig(path, context, configuration)
+    # A connection for each writer thread and each watch stream, so that no write waits for a
+    # connection (the client's default is 5 per core: 10 on the 2 cores a pod often has).
+    configuration.connection_pool_maxsize = CONNECTIONS
     result = client.ApiClient(configuration)
     result.user_agent = user_agent
     return result

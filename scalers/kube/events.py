@@ -159,7 +159,8 @@ class EventRecorder:
         finally:
             with self._quiet:
                 self._writing -= 1
-                self._quiet.notify_all()
+                if self._writing == 0:  # once a burst's last write ends, not after each
+                    self._quiet.notify_all()
 
     def run(self, stop: threading.Event) -> None:
         """Post queued Events until `stop`; then go on for at most `shutdown_seconds` and drop
