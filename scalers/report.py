@@ -3,9 +3,8 @@ with the stable keys, and an Event on the object when a person should see it."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from scalers.kube.events import EventRecorder
@@ -77,11 +76,12 @@ class Reporter:
         """An Event alone, for a decision whose log lines were one per field."""
         self._events.emit(obj, kind, event[0], event[1], text)
 
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Events wait while writes are under way (see EventRecorder.deferred)."""
-        with self._events.deferred():
-            yield
+    def hold(self) -> None:
+        """Events wait while writes are queued or under way (see EventRecorder.hold)."""
+        self._events.hold()
+
+    def release(self) -> None:
+        self._events.release()
 
     def forget(self, uid: str) -> None:
         """The object is gone: nothing said of it need be remembered."""

@@ -8,12 +8,11 @@ effort: a failed post is logged and counted, never retried, never blocks a loop.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,19 +147,17 @@ class EventRecorder:
             for key in [k for k in self._cache if k[3] == uid]:
                 del self._cache[key]
 
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Hold Events back while a pass writes, so that a burst of fires is not slowed by the
-        Events describing it."""
+    def hold(self) -> None:
+        """A write is on its way (queued or under way): Events wait until every one held has
+        been released, so that a burst of fires is not slowed by the Events describing it."""
         with self._quiet:
             self._writing += 1
-        try:
-            yield
-        finally:
-            with self._quiet:
-                self._writing -= 1
-                if self._writing == 0:  # once a burst's last write ends, not after each
-                    self._quiet.notify_all()
+
+    def release(self) -> None:
+        with self._quiet:
+            self._writing -= 1
+            if self._writing == 0:  # once a burst's last write ends, not after each
+                self._quiet.notify_all()
 
     def run(self, stop: threading.Event) -> None:
         """Post queued Events until `stop`; then go on for at most `shutdown_seconds` and drop

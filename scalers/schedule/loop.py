@@ -130,6 +130,7 @@ class ScheduleLoop:
             if busy:  # one write per object at a time: this one goes next
                 self._book.again(now + BUSY_RETRY, tracked, reason)
                 continue
+            self._report.hold()  # its Event waits until the pass's last write is done
             writes.append(self._pool.submit(self._guarded, tracked, reason, now, term))
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
         return writes
@@ -143,10 +144,10 @@ class ScheduleLoop:
             self._book.again(now + timedelta(seconds=RETRY_AFTER), tracked, reason)
 
         try:
-            with self._report.deferred():  # Events wait while writes are under way
-                work = partial(self._apply, tracked, reason, now, term)
-                return self._failures.guard(tracked.ref, work, failed)
+            work = partial(self._apply, tracked, reason, now, term)
+            return self._failures.guard(tracked.ref, work, failed)
         finally:
+            self._report.release()
             with self._book.lock:
                 self._writing.discard(tracked.ref)
                 if tracked.ref not in self._book.tracked:  # deleted meanwhile: nothing to retry
