@@ -718,16 +718,16 @@ class FakeApiServer:
     def _list(self, t: _Target, query: dict[str, str]) -> tuple[Obj, list[Stored]]:
         labels = LabelSelector(query.get("labelSelector", ""))
         fields = FieldSelector(query.get("fieldSelector", ""))
-        rv, items = self.store.select(t.res, t.ns, labels, fields)
-        meta: Obj = {"resourceVersion": str(rv)}
-        token = query.get("continue")
+        token, after, version = query.get("continue"), None, None
         if token:
             try:
                 state = json.loads(base64.urlsafe_b64decode(token))
-                after, meta["resourceVersion"] = tuple(state["after"]), state["rv"]
+                namespace, name = state["after"]
+                after, version = (str(namespace), str(name)), state["rv"]
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise bad_request(f"invalid continue token: {token!r}") from None
-            items = [s for s in items if _key(s) > after]
+        rv, items = self.store.select(t.res, t.ns, labels, fields, after)
+        meta: Obj = {"resourceVersion": str(rv) if version is None else version}
         limit = int(query.get("limit") or 0)
         if 0 < limit < len(items):
             state = {"rv": meta["resourceVersion"], "after": list(_key(items[limit - 1]))}
