@@ -384,22 +384,13 @@ _PLAN: _Groups = (
 _VALIDATE: _Groups = ((None, ("--timezone",)),)
 
 
+_GO_BOOLEANS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false",
+                          "False"})  # fmt: skip
+
+
 def _go_bool(text: str) -> str:
     """Go's strconv.ParseBool."""
-    if text not in (
-        "1",
-        "t",
-        "T",
-        "TRUE",
-        "true",
-        "True",
-        "0",
-        "f",
-        "F",
-        "FALSE",
-        "false",
-        "False",
-    ):
+    if text not in _GO_BOOLEANS:
         raise argparse.ArgumentTypeError(f"{quoted(text)}: expected true or false")
     return text
 

@@ -295,14 +295,9 @@ class Demo:
         """Every object the controller acted on, with the values and owners of its fields."""
         self.out("\nWhere things stand (field: value, field managers):")
         shown = [(m, FIELDS[m.kind]) for m in self.seeded.objects if is_scheduled(m)]
-        if self.sizes_coredns():
-            shown += [
-                (m, ("minReplicas",))
-                for m in self.seeded.objects
-                if (m.kind, m.namespace, m.name)
-                == ("HorizontalPodAutoscaler", names.NAMESPACE, names.COREDNS)
-                and not is_scheduled(m)
-            ]
+        coredns = self.seeded.find("HorizontalPodAutoscaler", names.NAMESPACE, names.COREDNS)
+        if self.sizes_coredns() and coredns is not None and not is_scheduled(coredns):
+            shown.append((coredns, ("minReplicas",)))
         for manifest, fields in shown:
             api_version = manifest.obj["apiVersion"]
             obj = self.server.get(api_version, manifest.kind, manifest.namespace, manifest.name)

@@ -12,16 +12,11 @@ from pathlib import Path
 
 from scalers.fakeapi import ApiError, FakeApiServer
 from scalers.manifests import Manifest, is_params, is_scheduled, load
+from scalers.resources import CONFIGMAP, DEPLOYMENT, HPA, REPLICASET, STATEFULSET
 from scalers.schedule.annotation import SCHEDULE_ANNOTATION
 
 # The kinds the controller reads, and the one API version of each that it reads.
-VERSIONS = {
-    "HorizontalPodAutoscaler": "autoscaling/v2",
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "ConfigMap": "v1",
-}
+VERSIONS = {r.kind: r.api_version for r in (HPA, DEPLOYMENT, STATEFULSET, REPLICASET, CONFIGMAP)}
 
 
 def bundled_examples() -> Path:
@@ -41,8 +36,12 @@ class Seeded:
     ignored: dict[str, int] = field(default_factory=dict)  # kind -> objects the demo leaves out
     cluster: list[Manifest] = field(default_factory=list)  # what a real cluster would have
 
+    def find(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        wanted = (kind, namespace, name)
+        return next((m for m in self.objects if (m.kind, m.namespace, m.name) == wanted), None)
+
     def has(self, kind: str, namespace: str, name: str) -> bool:
-        return any((m.kind, m.namespace, m.name) == (kind, namespace, name) for m in self.objects)
+        return self.find(kind, namespace, name) is not None
 
     def acted_on(self) -> list[Manifest]:
         """What the controller has something to do with: scheduled objects and parameters."""

@@ -118,14 +118,10 @@ class ProportionalLoop:
             metrics.REPLICAS.set(replicas)
             mode, why = basis(params, status)
             for target in self._config.targets:
-                work = partial(self._apply, target, replicas, mode, why, term)
+                work = partial(self._apply, target, replicas, mode, why, term, failed)
                 broke = partial(failed.append, f"error on target {target}")
                 if outcome := self._failures.guard(target, work, broke):
                     outcomes.append(outcome)
-                    if outcome.action == "failed":
-                        failed.append(f"writing {target}: {outcome.detail}")
-                elif self._said.get(str(target)) == "missing":
-                    failed.append(f"target {target} not found in {self._config.namespace}")
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
         self._count_failure(failed)
         return outcomes
@@ -194,10 +190,13 @@ class ProportionalLoop:
         return parse_params(defaults)
 
     def _apply(
-        self, target: Target, replicas: int, mode: str, why: str, term: int
+        self, target: Target, replicas: int, mode: str, why: str, term: int, failed: list[str]
     ) -> Outcome | None:
+        """Size one target; what makes the pass fail (for --max-sync-failures) goes to
+        `failed`."""
         obj = self.cache.targets[target].get(f"{self._config.namespace}/{target.name}")
         if obj is None:
+            failed.append(f"target {target} not found in {self._config.namespace}")
             if self._first(str(target), "missing"):
                 log.warning(
                     f"target {target} not found in {self._config.namespace}; sized when it appears",
@@ -220,6 +219,8 @@ class ProportionalLoop:
         if written.sent:
             self._written[target] = (meta.get("resourceVersion", ""), sizing.field, sizing.new)
         action = written.action  # a failure is tried again at the next pass
+        if action == "failed":
+            failed.append(f"writing {target}: {written.detail}")
         detail = why if action in ("write", "would-write") else written.detail
         change = Change(sizing.field, sizing.old, sizing.new)
         outcome = Outcome(kind, meta["namespace"], meta["name"], mode, action, (change,), detail)
