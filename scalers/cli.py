@@ -35,7 +35,7 @@ _BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 _INT32 = 2**31 - 1  # what a Kubernetes integer field holds; far below threading.TIMEOUT_MAX
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _DISTRIBUTION = "kube-scalers"  # the package, for its version
-_COMMANDS = {"run", "demo", "plan", "validate"}
+_COMMANDS = {"run", "demo", "plan", "validate", "status"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -188,6 +188,14 @@ def _object_name(text: str) -> str:
     return text
 
 
+def _configmap_ref(text: str) -> str:
+    """NAMESPACE/NAME of a ConfigMap."""
+    namespace, slash, name = text.partition("/")
+    if not slash:
+        raise argparse.ArgumentTypeError(f"{quoted(text)}: give NAMESPACE/NAME")
+    return f"{_namespace(namespace)}/{_object_name(name)}"
+
+
 def _identity(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("empty: a Lease held by '' has no holder")
@@ -286,6 +294,9 @@ _FLAGS = {
               {"action": "store_true"}),
         _Flag(("--schedule-loop",), "SCALERS_SCHEDULE_LOOP", "true", boolean,
               "run the schedule loop"),
+        _Flag(("--calendars",), "SCALERS_CALENDARS", f"{names.NAMESPACE}/{names.CALENDARS}",
+              _configmap_ref, "NAMESPACE/NAME of the ConfigMap of the team calendars that "
+              "actions' skipDays and onlyDays name", {"metavar": "NAMESPACE/NAME"}),
         _Flag(("--log-level",), "SCALERS_LOG_LEVEL", "INFO", _log_level, ", ".join(_LOG_LEVELS),
               {"metavar": "LEVEL"}),
         _Flag(("--kubeconfig",), "KUBECONFIG", None, str,
@@ -365,10 +376,12 @@ _OPERATIONS = (
     ("--leader-elect", "--lease-name", "--lease-namespace", "--lease-duration", "--identity",
      "--health-port", "--qps", "--burst"),
 )  # fmt: skip
-_RUN: _Groups = ((None, (*_COMMON, "--kubeconfig", "--context")), _PROPORTIONAL, _OPERATIONS)
+_RUN: _Groups = (
+    (None, (*_COMMON, "--calendars", "--kubeconfig", "--context")), _PROPORTIONAL, _OPERATIONS,
+)  # fmt: skip
 _DEMO: _Groups = ((None, (*_COMMON, "--examples", "--speed", "--hold", "--verbose")),)
 _PLAN: _Groups = (
-    (None, ("--at", "--output", "--timezone",
+    (None, ("--at", "--output", "--timezone", "--calendars",
             _as("--kubeconfig", help="without FILEs"), _as("--context", help="without FILEs"))),
     ("proportional parameters", (
         "--params",
@@ -381,7 +394,20 @@ _PLAN: _Groups = (
             "labels", extras={"metavar": "K=V,..."}),
     )),
 )  # fmt: skip
-_VALIDATE: _Groups = ((None, ("--timezone",)),)
+_VALIDATE: _Groups = ((None, ("--timezone", "--calendars")),)
+_STATUS: _Groups = (
+    (None, (
+        # As kubectl users type them: -n NS, -A (every namespace, which is also the default).
+        _as("--namespace", names=("-n", "--namespace"), variable=None, default=None,
+            help="only the objects of this namespace; default every namespace",
+            extras={"metavar": "NS"}),
+        _Flag(("-A", "--all-namespaces"), None, False, None,
+              "every namespace (the default; wins over -n, as in kubectl)", {"action": "store_true"}),
+        _as("--at", help="the instant to judge at, ISO 8601 with offset; default now"),
+        "--output", "--timezone", "--calendars", "--kubeconfig", "--context",
+    )),
+)  # fmt: skip
+PLUGIN = "kubectl scalers"  # the same commands as a kubectl plugin: the executable kubectl-scalers
 
 
 _GO_BOOLEANS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false",
@@ -469,10 +495,10 @@ def _take(command: argparse.ArgumentParser, groups: _Groups) -> None:
             (_FLAGS[flag] if isinstance(flag, str) else flag).add_to(group)
 
 
-def parser(implied_run: bool = False) -> argparse.ArgumentParser:
+def parser(implied_run: bool = False, prog: str = "scalers") -> argparse.ArgumentParser:
     """`implied_run`: the command line had flags and no command, taken as `run`'s."""
     root = _Parser(
-        prog="scalers",
+        prog=prog,
         description="Schedule and cluster-proportional autoscaling for Kubernetes HPAs.",
     )
     root.add_argument("--version", action="version", version=f"%(prog)s {version(_DISTRIBUTION)}")
@@ -502,15 +528,22 @@ def parser(implied_run: bool = False) -> argparse.ArgumentParser:
         "validate -",
     )  # fmt: skip
     _take(check, _VALIDATE)
+    status = commands.add_parser(
+        "status", help="each scheduled field in the cluster: its value, owner and next fire"
+    )
+    _take(status, _STATUS)
     return root
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, plugin: bool = False) -> int:
+    """`plugin`: run as `kubectl scalers`, which always names its command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # Flags and no command: cluster-proportional-autoscaler's args, as its Deployment passes
-    # them to the image's entry point.
-    implied_run = bool(argv) and not (_COMMANDS | {"-h", "--help", "--version"}) & set(argv)
-    args = parser(implied_run).parse_args(["run", *argv] if implied_run else argv)
+    # them to the image's entry point (never kubectl's plugin).
+    given = bool(argv) and not (_COMMANDS | {"-h", "--help", "--version"}) & set(argv)
+    implied_run = given and not plugin
+    prog = PLUGIN if plugin else "scalers"
+    args = parser(implied_run, prog).parse_args(["run", *argv] if implied_run else argv)
     if args.command == "demo":
         from scalers.demo import run_demo
 
@@ -519,16 +552,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(args)
     if args.command == "plan":
         return _plan(args)
+    if args.command == "status":
+        return _status(args, prog)
     return _run(args)
 
 
+def kubectl_main() -> int:
+    """The executable `kubectl-scalers`: kubectl runs it for `kubectl scalers ...` with the
+    arguments after the plugin's name (flags before it are kubectl's error, not ours)."""
+    return main(plugin=True)
+
+
+def _status(args: argparse.Namespace, prog: str) -> int:
+    from scalers.clock import SystemClock
+    from scalers.plan_live import Unreachable, read_scheduled
+    from scalers.status import make_status, render_json, render_table
+
+    try:
+        live = read_scheduled(
+            args.kubeconfig, args.context, _user_agent(),
+            namespace=None if args.all_namespaces else args.namespace, calendars=args.calendars,
+        )  # fmt: skip
+    except Unreachable as error:
+        print(f"{prog} status: {error}", file=sys.stderr)
+        return 2
+    result = make_status(
+        args.at or SystemClock().now(), live.manifests, args.timezone, args.calendars,
+        live.calendars, live.calendars_error, names.SCHEDULE_MANAGER,
+    )  # fmt: skip
+    shown = render_json(result) if args.output == "json" else render_table(result)
+    # 1: an object is rejected or held, so the loop applies nothing of it; 2 is for input.
+    return _say([shown], 1 if result.failed else 0)
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from scalers.manifests import is_params, is_scheduled, load, validate
+    from scalers.manifests import (
+        calendars_of,
+        is_calendars,
+        is_params,
+        is_scheduled,
+        load,
+        validate,
+    )
 
     loaded = load(args.files)
-    problems = loaded.problems + validate(loaded.manifests, args.timezone)
+    problems = loaded.problems + validate(loaded.manifests, args.timezone, args.calendars)
     errors = sum(not p.warning for p in problems)
-    checked = sum(is_scheduled(m) or is_params(m) for m in loaded.manifests)
+    calendars = calendars_of(loaded.manifests, args.calendars)
+    checked = sum(
+        is_scheduled(m) or is_params(m) or is_calendars(m, calendars) for m in loaded.manifests
+    )
     summary = (
         f"{_plural(loaded.files, 'file')}, {_plural(checked, 'object')} checked: "
         f"{_plural(errors, 'error')}, {_plural(len(problems) - errors, 'warning')}"
@@ -556,9 +629,11 @@ def _plural(count: int, word: str) -> str:
 
 def _plan(args: argparse.Namespace) -> int:
     from scalers.clock import SystemClock
-    from scalers.manifests import find_configmap, load
+    from scalers.manifests import calendars_of, find_configmap, load
     from scalers.plan import make_plan, proportional_plan, render_json, render_table
     from scalers.proportional.params import ClusterStatus
+    from scalers.schedule.calendar import NO_CALENDARS
+    from scalers.status import calendars_read
 
     if (args.nodes is None) != (args.cores is None):
         print("scalers plan: --nodes and --cores go together", file=sys.stderr)
@@ -567,6 +642,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.nodes is not None:
         status = ClusterStatus(args.nodes, args.nodes, args.cores, args.cores)
     manifests: list[Manifest] = []
+    calendars = NO_CALENDARS
     params = None if args.params is None else ("--params", args.params)
     if args.files:
         loaded = load(args.files)
@@ -575,6 +651,7 @@ def _plan(args: argparse.Namespace) -> int:
         if any(not problem.warning for problem in loaded.problems):
             return 2
         manifests = loaded.manifests
+        calendars = calendars_of(manifests, args.calendars)
         found = find_configmap(manifests, args.namespace, args.configmap)
         if params is None and found is not None:
             params = (f"{found.namespace}/{found.name} in {found.source}", found.data)
@@ -588,13 +665,16 @@ def _plan(args: argparse.Namespace) -> int:
                 args.kubeconfig, args.context, _user_agent(),
                 namespace=args.namespace, configmap=args.configmap,
                 node_labels=args.nodelabels, only_nodes=params is not None,
+                calendars=args.calendars,
             )  # fmt: skip
         except Unreachable as error:
             print(f"scalers plan: {error}", file=sys.stderr)
             return 2
         manifests, status, params = live.manifests, status or live.status, params or live.params
+        calendars = calendars_read(args.calendars, *live.calendars)[0]
     proportional = None if params is None else proportional_plan(*params, status)
-    result = make_plan(args.at or SystemClock().now(), manifests, args.timezone, proportional)
+    at = args.at or SystemClock().now()
+    result = make_plan(at, manifests, args.timezone, proportional, calendars)
     shown = render_json(result) if args.output == "json" else render_table(result)
     # 1: something shown is rejected or refused, as `validate` would fail it; 2 is for input.
     return _say([shown], 1 if result.failed else 0)
@@ -675,7 +755,7 @@ def run_settings(args: argparse.Namespace) -> Settings:
     return Settings(
         args.timezone, dry_run=args.dry_run, schedule=args.schedule_loop,
         proportional=proportional, election=election, health_port=args.health_port,
-        qps=args.qps, burst=args.burst,
+        qps=args.qps, burst=args.burst, calendars=args.calendars,
     )  # fmt: skip
 
 

@@ -51,6 +51,7 @@ class Settings:
     health_port: int | None = None  # None: no HTTP endpoints; 0: any free port
     qps: float = 0.0  # client-side rate limit; 0: none
     burst: int = 1
+    calendars: str = f"{names.NAMESPACE}/{names.CALENDARS}"  # the team calendars' ConfigMap
 
 
 class Controller:
@@ -95,7 +96,7 @@ class Controller:
             self.schedule = ScheduleLoop(
                 self.kube, clock, self.events, settings.timezone, dry_run=settings.dry_run,
                 claimed=self.proportional.claims() if self.proportional else frozenset(),
-                leadership=leadership,
+                leadership=leadership, calendars=settings.calendars,
             )  # fmt: skip
             loops.append(self.schedule)
         self.runner = Runner(loops, clock, leadership)

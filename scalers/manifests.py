@@ -23,13 +23,16 @@ from scalers.schedule.annotation import (
     SCHEDULE_ANNOTATION,
     SUSPEND_ANNOTATION,
     TIMEZONE_ANNOTATION,
+    Held,
     Kind,
     Rejected,
     Schedule,
     parse_schedule,
     quoted,
+    resolve,
     warning_reason,
 )
+from scalers.schedule.calendar import Calendars, parse_calendars
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,30 @@ def schedule_of(manifest: Manifest, default_zone: ZoneInfo) -> Schedule | Reject
     return parse_schedule(text, kind, None if zone is None else str(zone), default_zone)
 
 
+def calendars_of(manifests: Iterable[Manifest], ref: str) -> Calendars:
+    """The team calendars of the ConfigMap `ref` ("namespace/name") among the manifests; one that
+    is not there is unknown rather than missing (it may be in another repository): actions that
+    name a team calendar are held, and said to be."""
+    namespace, _, name = ref.partition("/")
+    found = find_configmap(manifests, namespace, name)
+    if found is not None:
+        return parse_calendars(ref, {"data": found.data})
+    return Calendars(ref, read=False, unread="is not among the files: give it too, to check them")
+
+
+def is_calendars(manifest: Manifest, calendars: Calendars) -> bool:
+    return manifest.kind == "ConfigMap" and f"{manifest.namespace}/{manifest.name}" == (
+        calendars.source
+    )
+
+
+def calendar_problems(manifest: Manifest, calendars: Calendars) -> list[Problem]:
+    """Each calendar of the calendars' ConfigMap that the controller could not read."""
+    at = (manifest.source, manifest.describe())
+    problems = [calendars.problem] if calendars.problem else list(calendars.problems.values())
+    return [Problem(at[0], "InvalidCalendar", text, at[1]) for text in problems]
+
+
 def refusals(manifest: Manifest, schedule: Schedule) -> list[str]:
     """Actions the controller would refuse to apply against the HPA's bounds in the manifest: a
     scheduled minReplicas above Git's maxReplicas, or a maxReplicas below Git's minReplicas.
@@ -262,20 +289,25 @@ def _above(low: Any, high: Any) -> bool:
     return isinstance(low, int) and isinstance(high, int) and low > high
 
 
-def schedule_problems(manifest: Manifest, schedule: Schedule | Rejected) -> list[Problem]:
+def schedule_problems(
+    manifest: Manifest, parsed: Schedule | Rejected, schedule: Schedule | Rejected | Held
+) -> list[Problem]:
     """Every problem of an object's schedule, one each: what rejects it, what the controller
-    would refuse to write, and the warnings."""
+    would refuse to write, what holds it, and the warnings of the annotation as `parsed`."""
     at = (manifest.source, manifest.describe())
     if isinstance(schedule, Rejected):
         problems = [Problem(at[0], i.reason, i.message, at[1]) for i in schedule.each()]
+    elif isinstance(schedule, Held):
+        problems = [Problem(at[0], HELD, schedule.message, at[1], True)]
     else:
         problems = [Problem(at[0], REFUSED, text, at[1]) for text in refusals(manifest, schedule)]
     return problems + [
-        Problem(at[0], warning_reason(text), text, at[1], True) for text in schedule.warnings
+        Problem(at[0], warning_reason(text), text, at[1], True) for text in parsed.warnings
     ]
 
 
 REFUSED = "ScheduleRefused"
+HELD = "CalendarUnavailable"
 
 
 def is_params(manifest: Manifest) -> bool:
@@ -321,8 +353,15 @@ def misspelt_annotations(manifest: Manifest) -> list[Problem]:
     return problems
 
 
-def validate(manifests: Iterable[Manifest], default_zone: ZoneInfo) -> list[Problem]:
-    """What the controller would reject, refuse or warn about in these objects."""
+def validate(
+    manifests: Iterable[Manifest],
+    default_zone: ZoneInfo,
+    calendars_ref: str = f"{names.NAMESPACE}/{names.CALENDARS}",
+) -> list[Problem]:
+    """What the controller would reject, refuse or warn about in these objects; the team
+    calendars from the ConfigMap `calendars_ref` when it is among them."""
+    manifests = list(manifests)
+    calendars = calendars_of(manifests, calendars_ref)
     problems = []
     for manifest in manifests:
         at = (manifest.source, manifest.describe())
@@ -331,7 +370,10 @@ def validate(manifests: Iterable[Manifest], default_zone: ZoneInfo) -> list[Prob
         if shape is not None and manifest.kind in (*FIELDS, "ConfigMap"):
             problems.append(Problem(at[0], "InvalidManifest", shape, at[1]))
         elif is_scheduled(manifest):
-            problems += schedule_problems(manifest, schedule_of(manifest, default_zone))
+            parsed = schedule_of(manifest, default_zone)
+            problems += schedule_problems(manifest, parsed, resolve(parsed, calendars))
+        elif is_calendars(manifest, calendars):
+            problems += calendar_problems(manifest, calendars)
         elif is_params(manifest):
             try:
                 params_of(manifest.data)

@@ -58,6 +58,25 @@ SCHEDULED = Gauge(
     "The value the schedule sets now, per object and field",
     ["namespace", "name", "field"],
 )
+NEXT_FIRE = Gauge(
+    "scalers_schedule_next_fire_timestamp_seconds",
+    "When the schedule next sets each object's field (Unix time); calendars' skipped days left out",
+    ["namespace", "name", "field"],
+)
+NEXT_VALUE = Gauge(
+    "scalers_schedule_next_replicas",
+    "The value the schedule's next fire sets, per object and field",
+    ["namespace", "name", "field"],
+)
+REJECTED_CALENDARS = Counter(
+    "scalers_rejected_calendars_total",
+    "Versions of the team calendars' ConfigMap with a calendar that is not valid, by reason",
+    ["reason"],
+)
+HELD_SCHEDULES = Gauge(
+    "scalers_schedules_held",
+    "Annotated objects held, nothing written, until a calendar they name can be read",
+)
 LOOP_ERRORS = Counter(
     "scalers_loop_errors_total",
     "Unexpected errors (bugs, not API failures) met by a loop, by loop",

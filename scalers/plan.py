@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scalers.manifests import (
+    HELD,
     Manifest,
     Problem,
     is_scheduled,
@@ -23,9 +24,9 @@ from scalers.manifests import (
     schedule_problems,
 )
 from scalers.proportional.params import LADDER, LINEAR, ClusterStatus, Linear, ParamsError
-from scalers.schedule.annotation import Rejected, Rule
-from scalers.schedule.cron import next_fire
-from scalers.schedule.decide import scheduled_at
+from scalers.schedule.annotation import Held, Rejected, Rule, resolve
+from scalers.schedule.calendar import NO_CALENDARS, Calendars
+from scalers.schedule.decide import fires_of, scheduled_at
 
 NEXT_FIRES = 3
 
@@ -35,6 +36,13 @@ class Fire:
     at: datetime  # in the action's zone
     action: int  # 1-based, as messages about the annotation count them
     values: tuple[tuple[str, int], ...]
+    days: str = ""  # the action's calendars: "skips holidays:JP; only campaign"
+
+    @classmethod
+    def of(cls, rule: Rule, at: datetime) -> Fire:
+        days = [f"skips {', '.join(rule.skip)}"] if rule.skip else []
+        days += [f"only {', '.join(rule.only)}"] if rule.only else []
+        return cls(at.astimezone(rule.zone), rule.index + 1, rule.values, "; ".join(days))
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class ObjectPlan:
             "scheduled": dict(self.scheduled or {}),
             "next": [
                 {"at": fire.at.isoformat(), "action": fire.action, "field": name, "value": value}
+                | ({"calendars": fire.days} if fire.days else {})
                 for fire in self.next
                 for name, value in fire.values
             ],
@@ -129,28 +138,36 @@ class Forecast:
 
 
 def next_fires(rules: Iterable[Rule], after: datetime, count: int = NEXT_FIRES) -> list[Fire]:
-    """The first `count` fires after `after` across the rules, in order; rules firing at the same
-    instant are listed in the annotation's order (the later one wins, as in the loop)."""
-    rules = list(rules)
-    heads = {rule.index: next_fire(rule.schedule, rule.zone, after) for rule in rules}
+    """The first `count` fires after `after` across the rules, in order, the days their
+    calendars skip left out; rules firing at the same instant are listed in the annotation's
+    order (the later one wins, as in the loop)."""
+    heads = {rule: fires_of(rule).next_after(after) for rule in rules}
     fires: list[Fire] = []
-    while rules and len(fires) < count:
-        when = min(heads.values())
-        for rule in rules:
-            if heads[rule.index] == when and len(fires) < count:
-                fires.append(Fire(when.astimezone(rule.zone), rule.index + 1, rule.values))
-                heads[rule.index] = next_fire(rule.schedule, rule.zone, when)
+    while len(fires) < count:
+        coming = [at for at in heads.values() if at is not None]
+        if not coming:
+            break
+        when = min(coming)
+        for rule, head in heads.items():
+            if head == when and len(fires) < count:
+                fires.append(Fire.of(rule, when))
+                heads[rule] = fires_of(rule).next_after(when)
     return fires
 
 
-def schedule_plan(manifest: Manifest, at: datetime, default_zone: ZoneInfo) -> ObjectPlan:
-    schedule = schedule_of(manifest, default_zone)
+def schedule_plan(
+    manifest: Manifest, at: datetime, default_zone: ZoneInfo, calendars: Calendars = NO_CALENDARS
+) -> ObjectPlan:
+    parsed = schedule_of(manifest, default_zone)
+    schedule = resolve(parsed, calendars)
     head = ObjectPlan(
         manifest.source, manifest.kind, manifest.namespace, manifest.name,
-        problems=tuple(schedule_problems(manifest, schedule)),
+        problems=tuple(schedule_problems(manifest, parsed, schedule)),
     )  # fmt: skip
     if isinstance(schedule, Rejected):
         return replace(head, error=f"{schedule.reason}: {schedule.message}")
+    if isinstance(schedule, Held):
+        return replace(head, error=f"{HELD}: {schedule.message}")
     zones = tuple(dict.fromkeys(str(rule.zone) for rule in schedule.rules))
     now = {name: s.value for name, s in scheduled_at(schedule.rules, at).items()}
     return replace(head, zones=zones, scheduled=now, next=tuple(next_fires(schedule.rules, at)))
@@ -175,8 +192,11 @@ def make_plan(
     manifests: Iterable[Manifest],
     default_zone: ZoneInfo,
     proportional: ProportionalPlan | None,
+    calendars: Calendars = NO_CALENDARS,
 ) -> Forecast:
-    schedules = tuple(schedule_plan(m, at, default_zone) for m in manifests if is_scheduled(m))
+    schedules = tuple(
+        schedule_plan(m, at, default_zone, calendars) for m in manifests if is_scheduled(m)
+    )
     return Forecast(at, schedules, proportional)
 
 
@@ -198,10 +218,16 @@ def render_table(forecast: Forecast) -> str:
         for s in forecast.schedules:
             if s.error is not None:
                 reason = s.error.split(":", 1)[0]
-                blocks.append(((s.subject, "-", f"rejected: {reason} (below)"), [("-", "", "")]))
+                said = "held" if reason == HELD else f"rejected: {reason}"
+                blocks.append(((s.subject, "-", f"{said} (below)"), [("-", "", "")]))
                 continue
             fires: list[tuple[str, ...]] = [
-                (f"{f.at:%a %Y-%m-%d %H:%M %Z}", str(f.action), _values(f.values)) for f in s.next
+                (
+                    f"{f.at:%a %Y-%m-%d %H:%M %Z}",
+                    f"{f.action} ({f.days})" if f.days else str(f.action),
+                    _values(f.values),
+                )
+                for f in s.next
             ]
             now = _values((s.scheduled or {}).items())
             blocks.append(((s.subject, ", ".join(s.zones) or "-", now), fires or [("-", "", "")]))

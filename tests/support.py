@@ -163,6 +163,7 @@ class Watched:
         self.stop = threading.Event()
         self.loop.watches.start(self.stop)
         wait_for(self.loop.watches.synced)
+        self.loop.resume()  # as the runner does once the watches have listed
 
     def sync(self) -> None:
         """Wait until the loop's caches hold what the server has."""

@@ -70,7 +70,11 @@ EVERYTHING: dict[str, Any] = {
         "namespace": "scalers",
         "leaseDurationSeconds": 30,
     },
-    "schedule": {"enabled": True, "timeZone": "Europe/Berlin"},
+    "schedule": {
+        "enabled": True,
+        "timeZone": "Europe/Berlin",
+        "calendars": {"configMap": "team-calendars", "namespace": "teams"},
+    },
     "proportional": {
         "enabled": True,
         "targets": ["hpa/coredns", "deployment/coredns", "statefulset/cache", "replicaset/legacy"],
@@ -241,7 +245,8 @@ def test_every_value_set_reaches_its_object(chart):
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(
         ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget"]
-        + ["Role", "RoleBinding"] * 2  # the Lease's in scalers, the ConfigMap's in dns
+        # the Lease's in scalers, the ConfigMap's in dns, the calendars' in teams
+        + ["Role", "RoleBinding"] * 3
         + ["Service", "ServiceAccount", "ServiceMonitor"]
     )
     deployment = one(objects, "Deployment")
@@ -275,7 +280,10 @@ def test_every_value_set_reaches_its_object(chart):
             {"kind": "ServiceAccount", "name": "scalers-sa", "namespace": "scalers"}
         ]
     roles = {o["metadata"]["namespace"]: o["rules"] for o in objects if o["kind"] == "Role"}
-    assert set(roles) == {"dns", "scalers"}
+    assert set(roles) == {"dns", "scalers", "teams"}
+    assert roles["teams"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["team-calendars"], "verbs": ["list", "watch"]}
+    ]  # fmt: skip
     assert {r["resources"][0] for r in roles["dns"]} == {
         "configmaps", "statefulsets", "statefulsets/scale", "replicasets", "replicasets/scale"
     }  # fmt: skip
@@ -345,6 +353,10 @@ def test_minimal_values_leave_out_what_is_switched_off(chart):
         ({"proportional": {"maxSyncFailures": -1}}, "at '/proportional/maxSyncFailures': minimum"),
         ({"logLevel": "verbose"}, "at '/logLevel': value must be one of"),
         ({"schedule": {"timeZone": "Europe Berlin"}}, "at '/schedule/timeZone'"),
+        ({"schedule": {"calendars": {"configMap": "Team_Calendars"}}}, "at '/schedule/calendars/configMap'"),
+        ({"schedule": {"calendars": {"namespace": "kube.system"}}}, "at '/schedule/calendars/namespace'"),
+        ({"schedule": {"calendars": {"name": "team-calendars"}}}, "additional properties 'name' not allowed"),
+        ({"schedule": {"calendars": "kube-system/kube-scalers-calendars"}}, "at '/schedule/calendars': got string, want object"),
         ({"metrics": {"port": 70000}}, "at '/metrics/port': maximum"),
         ({"podDisruptionBudget": {"minAvailable": "half"}}, "at '/podDisruptionBudget/minAvailable'"),
         ({"rbac": {"scaleTargets": {"rollouts": True}}}, "additional properties 'rollouts' not allowed"),
@@ -424,6 +436,7 @@ def test_the_values_reach_the_controller_s_settings(chart, monkeypatch):
     p = EVERYTHING["proportional"]
     assert settings.timezone == ZoneInfo("Europe/Berlin")
     assert settings.dry_run and settings.schedule
+    assert settings.calendars == "teams/team-calendars"
     assert settings.proportional == Config(
         targets=parse_targets(",".join(p["targets"])),
         namespace="dns",
@@ -474,6 +487,14 @@ RBAC_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
         {"proportional": {"namespace": "dns", "targets": ["hpa/coredns", "deployment/coredns"]}, "leaderElection": {"namespace": "leases"}},
         "scalers",
     ),
+    "calendars in another namespace, under another name": (
+        {"schedule": {"calendars": {"configMap": "team-calendars", "namespace": "teams"}}},
+        NAMESPACE,
+    ),
+    "the schedule loop alone, its calendars with the lease": (
+        {"proportional": {"enabled": False}, "schedule": {"calendars": {"namespace": "leases"}}, "leaderElection": {"namespace": "leases"}},
+        "scalers",
+    ),
 }  # fmt: skip
 
 
@@ -501,9 +522,15 @@ def test_the_chart_s_rbac_allows_every_request_and_nothing_more(
 
 
 def test_without_the_schedule_loop_the_targets_are_granted_in_their_namespace_only(chart):
-    """The ClusterRole keeps the nodes alone; the targets, by name, and Events go to the Role."""
-    values = {"schedule": {"enabled": False}, "proportional": {"targets": ["hpa/coredns", "deployment/coredns"]}}  # fmt: skip
+    """The ClusterRole keeps the nodes alone; the targets, by name, and Events go to the Role;
+    the calendars are neither watched nor granted, wherever they are."""
+    values = {
+        "schedule": {"enabled": False, "calendars": {"namespace": "teams"}},
+        "proportional": {"targets": ["hpa/coredns", "deployment/coredns"]},
+    }
     objects = render(chart, values, NAMESPACE)
+    assert not [a for a in container(objects)["args"] if a.startswith("--calendars")]
+    assert [o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"] == [NAMESPACE]
     assert one(objects, "ClusterRole")["rules"] == [
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}
     ]
@@ -531,6 +558,7 @@ def test_the_notes_say_how_to_check_it_works(chart):
         "port-forward deploy/kube-scalers 8080:metrics",
         "/healthz",
         "scalers plan --namespace kube-system --configmap dns-autoscaler",
+        "--calendars kube-system/kube-scalers-calendars",
     ):
         assert expected in notes
 

@@ -174,6 +174,12 @@ def test_the_demo_tells_the_story_of_a_day() -> None:
         "InvalidSchedule: action 1: schedule '0 0 9 * * 1-5' has 6 fields",
         "ScheduledScale: replicas 0 -> 6",
         "ScheduledScale: minReplicas 15 -> 2 (fire",
+        # Monday is a public holiday in Tokyo: the helpdesk's catch-up takes Friday evening's
+        # values, and its business hours begin on Tuesday.
+        "support/helpdesk: ScheduledScale: minReplicas 3 -> 1, maxReplicas 12 -> 10 (catch-up, "
+        "action 2 of Fri 2026-11-20 18:00 Asia/Tokyo)",
+        "support/helpdesk: ScheduledScale: minReplicas 1 -> 6, maxReplicas 10 -> 30 (fire, "
+        "action 1 of Tue 2026-11-24 09:00 Asia/Tokyo)",
     ):
         assert expected in out
     # The floor follows the nodes: up before business hours, down when spot nodes go NotReady,

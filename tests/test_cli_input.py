@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -256,3 +257,23 @@ def test_a_health_port_in_use_is_refused_naming_it_and_nothing_is_written(tmp_pa
         result.stderr.splitlines()[-1] == f"scalers: --health-port {port}: Address already in use"
     )
     assert lease is None
+
+
+def test_a_kubeconfig_list_is_merged_as_kubectl_merges_kubeconfig(tmp_path: Path) -> None:
+    # KUBECONFIG=a:b, as kubectl users set it: the contexts of every file that exists, the
+    # current-context of the first that sets one.
+    with FakeApiServer() as server:
+        good = server.write_kubeconfig(tmp_path / "cluster")
+        other = tmp_path / "other"
+        other.write_text(
+            "apiVersion: v1\nkind: Config\ncontexts: [{name: elsewhere, context: {cluster: c}}]\n"
+            "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        )
+        listed = os.pathsep.join([str(tmp_path / "absent"), str(other), str(good)])
+        result = subprocess.run(
+            [*SCALERS, "status", "-o", "json"],
+            capture_output=True, text=True, timeout=60,
+            env={"PATH": os.environ["PATH"], "KUBECONFIG": listed},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["objects"] == []

@@ -207,6 +207,7 @@ def test_the_coredns_example_adds_only_what_a_real_cluster_lacks() -> None:
     in_kube_system = sorted(o for o in objects if o[1] == "kube-system")
     assert in_kube_system == [
         ("ConfigMap", "kube-system", "dns-autoscaler"),
+        ("ConfigMap", "kube-system", "kube-scalers-calendars"),
         ("HorizontalPodAutoscaler", "kube-system", "coredns"),
     ]
     # The demo's cluster has the Deployment, as a real one does, in the demo's own files.

@@ -3,8 +3,9 @@ the requests the controller makes, no fewer and no more.
 
 The RBAC check is derived from the code, not from a list kept by hand: the whole controller (both
 loops, leader election, a proportional HPA and Deployment target, the ConfigMap created from
-default parameters, annotated objects that fire, Events) runs against the in-process API server,
-and each request it recorded is authorized against the Roles as the API server would."""
+default parameters, the team calendars' ConfigMap watched, annotated objects that fire, Events)
+runs against the in-process API server, and each request it recorded is authorized against the
+Roles as the API server would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import json
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ MANIFESTS = ROOT / "manifests"
 EXAMPLES = ROOT / "examples"
 NAMESPACE = "kube-system"
 NAME = "kube-scalers"
+CALENDARS = "kube-scalers-calendars"
 
 # (apiVersion, kind) -> namespaced
 KINDS: dict[tuple[str, str], bool] = {
@@ -196,9 +199,13 @@ def test_the_deployment_runs_as_documented():
     spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
     assert spread["kubernetes.io/hostname"]["labelSelector"]["matchLabels"] == labels
 
-    # The args are what `scalers run` accepts, with leader election on.
+    # The args are what `scalers run` accepts, with leader election on, and name the Lease and
+    # the ConfigMaps the Role grants (in kube-system, the namespace kustomize sets).
     args = parser().parse_args(container["args"])
     assert args.command == "run" and args.leader_elect
+    assert (args.lease_name, args.lease_namespace) == (NAME, NAMESPACE)
+    assert (args.configmap, args.namespace) == ("dns-autoscaler", NAMESPACE)
+    assert args.calendars == f"{NAMESPACE}/{CALENDARS}"
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     [port] = container["ports"]
@@ -318,8 +325,9 @@ def annotated_deployment() -> dict[str, Any]:
 def record(server: FakeApiServer, clock: ManualClock, settings: Settings) -> list[Request]:
     """Every request the controller made with `settings`, start to stop: each target of the
     proportional loop seeded and sized (3 nodes, one replica a node), its ConfigMap created
-    from the default parameters, and with the schedule loop annotated objects that fire and
-    Events, created and repeated."""
+    from the default parameters, and with the schedule loop the team calendars' ConfigMap
+    watched (absent: listed and watched all the same), annotated objects that fire and Events,
+    created and repeated."""
     config = settings.proportional
     if settings.schedule:
         server.create(hpa("web", ACTIONS, 2, 20, namespace="shop"))
@@ -399,10 +407,11 @@ def recorded(server: FakeApiServer, clock: ManualClock) -> list[Request]:
     )
 
 
-def check_rbac(objects: list[dict[str, Any]], recorded: list[Request]) -> None:
-    """The ClusterRole and the Roles of `objects` allow every request recorded, each Role in its
-    own namespace, and grant nothing that was not used, nothing twice, and each name-restricted
-    rule only for its names."""
+def authorizers(
+    objects: list[dict[str, Any]],
+) -> tuple[Callable[[Request], bool], Callable[[Request], bool]]:
+    """Whether the ClusterRole of `objects` allows a request, and whether the Role of its
+    namespace does."""
     cluster_role = one(objects, "ClusterRole")
     roles = {role["metadata"]["namespace"]: role for role in objects if role["kind"] == "Role"}
 
@@ -413,8 +422,24 @@ def check_rbac(objects: list[dict[str, Any]], recorded: list[Request]) -> None:
         role = roles.get(r.namespace or "")
         return role is not None and any(allows(rule, r) for rule in role["rules"])
 
-    denied = sorted({str(r) for r in recorded if not (by_cluster_role(r) or by_role(r))})
-    assert denied == [], "requests the RBAC would forbid"
+    return by_cluster_role, by_role
+
+
+def forbidden(objects: list[dict[str, Any]], recorded: list[Request]) -> list[str]:
+    """The requests recorded that neither the ClusterRole nor a Role of `objects` allows."""
+    by_cluster_role, by_role = authorizers(objects)
+    return sorted({str(r) for r in recorded if not (by_cluster_role(r) or by_role(r))})
+
+
+def check_rbac(objects: list[dict[str, Any]], recorded: list[Request]) -> None:
+    """The ClusterRole and the Roles of `objects` allow every request recorded, each Role in its
+    own namespace, and grant nothing that was not used, nothing twice, and each name-restricted
+    rule only for its names."""
+    cluster_role = one(objects, "ClusterRole")
+    roles = {role["metadata"]["namespace"]: role for role in objects if role["kind"] == "Role"}
+    by_cluster_role, by_role = authorizers(objects)
+
+    assert forbidden(objects, recorded) == [], "requests the RBAC would forbid"
 
     used = {(r.group, r.resource, r.verb) for r in recorded}
     assert grants(cluster_role) - used == set(), "granted cluster-wide but never used"
@@ -440,6 +465,23 @@ def check_rbac(objects: list[dict[str, Any]], recorded: list[Request]) -> None:
 
 def test_the_rbac_allows_every_request_the_controller_makes_and_nothing_more(recorded):
     check_rbac(manifest_objects(), recorded)
+
+
+def test_the_calendars_are_granted_by_namespace_and_name(server, clock):
+    """--calendars elsewhere and under another name (the schedule loop alone): the base's rule,
+    for kube-system/kube-scalers-calendars, allows neither its LIST nor its WATCH, and nothing
+    else is missing; the watch is by name, so that rule covers no other ConfigMap."""
+    settings = Settings(ZoneInfo("UTC"), calendars="teams/team-calendars")
+    requests = record(server, clock, settings)
+    assert forbidden(manifest_objects(), requests) == [
+        "list core/configmaps team-calendars in teams",
+        "watch core/configmaps team-calendars in teams",
+    ]
+    elsewhere = [replace(r, namespace=NAMESPACE) for r in requests if r.namespace == "teams"]
+    assert forbidden(manifest_objects(), elsewhere) == [
+        f"list core/configmaps team-calendars in {NAMESPACE}",
+        f"watch core/configmaps team-calendars in {NAMESPACE}",
+    ]
 
 
 def test_the_dockerfile_runs_scalers_as_a_numeric_non_root_user_with_every_zone():

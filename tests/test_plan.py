@@ -64,7 +64,7 @@ def test_validate_passes_the_examples_and_ignores_what_is_not_ours() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     *problems, summary = result.stdout.splitlines()
     assert problems == []
-    assert summary.endswith("3 objects checked: 0 errors, 0 warnings")
+    assert summary.endswith("5 objects checked: 0 errors, 0 warnings")
 
 
 def test_validate_names_file_object_and_reason_of_every_problem(tmp_path: Path) -> None:
@@ -195,18 +195,22 @@ def test_plan_of_the_examples_as_a_table() -> None:
     assert lines[0] == "at Mon 2026-11-23 08:30:00 UTC"
     # At 120 columns, the values wrap within their columns, beside the next fires.
     web = lines.index(
-        "HorizontalPodAutoscaler shop/web Europe/Berlin minReplicas=10 "
-        "Mon 2026-11-23 20:00 CET 2 minReplicas=2"
+        "HorizontalPodAutoscaler Europe/Berlin minReplicas=10 Mon 2026-11-23 20:00 CET 2 "
+        "minReplicas=2"
     )
     assert lines[web + 1 : web + 4] == [
-        "maxReplicas=40 Tue 2026-11-24 09:00 CET 1 minReplicas=10",
+        "shop/web maxReplicas=40 Tue 2026-11-24 09:00 CET 1 minReplicas=10",
         "maxReplicas=40",
         "Tue 2026-11-24 20:00 CET 2 minReplicas=2",
     ]
-    assert (
-        "Deployment batch/report-worker Asia/Tokyo replicas=0 Tue 2026-11-24 01:30 JST 1 replicas=6"
-        in lines
-    )
+    # The helpdesk's action 1 skips Japan's holidays (Monday the 23rd is one): its next fire is
+    # Tuesday's, with its calendars named beside it.
+    desk = lines.index("support/helpdesk maxReplicas=10 maxReplicas=10")
+    assert lines[desk + 1 : desk + 3] == [
+        "Tue 2026-11-24 09:00 JST 1 (skips minReplicas=6",
+        "holidays:JP, maxReplicas=30",
+    ]
+    assert "Deployment Asia/Tokyo replicas=0 Tue 2026-11-24 01:30 JST 1 replicas=6" in lines
     assert "PROBLEMS" not in lines
     assert lines[-3:] == ["NODES 48", "CORES 192", "REPLICAS 3"]
 

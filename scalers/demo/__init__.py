@@ -238,8 +238,15 @@ class Demo:
         """A Monday and the night after. The steps on shop/web are the bundled examples' story:
         they happen only where that HPA was seeded. Returns the controller still running."""
         story = self.seeded.has("HorizontalPodAutoscaler", "shop", "web")
+        helpdesk = self.seeded.has("HorizontalPodAutoscaler", "support", "helpdesk")
         self.nodes(0, 3, "add")
         self.say(f"controller starts with 3 nodes: the schedules' catch-up{self.floor(2)}")
+        if helpdesk:
+            self.say(
+                "in Tokyo today is Labor Thanksgiving Day, a public holiday: support/helpdesk "
+                "skips holidays:JP, so its 09:00 fire did not happen and Friday evening's values "
+                "stand"
+            )
         stop, thread = self.start_controller()
         self.until(8, 55)
         self.say(f"the cluster-autoscaler adds 45 nodes ahead of business hours{self.floor(3)}")
@@ -287,6 +294,9 @@ class Demo:
         self.nodes(48, 20, "delete")
         self.nodes(8, 20, "delete")
         self.floor_becomes(2)
+        if helpdesk:
+            self.until(1, day=24)
+            self.say("09:00 in Tokyo, the day after the holiday: support/helpdesk's hours begin")
         self.until(6, day=24)
         self.say("end of the demo")
         return stop, thread

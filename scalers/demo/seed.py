@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from scalers import names
 from scalers.fakeapi import ApiError, FakeApiServer
 from scalers.manifests import Manifest, is_params, is_scheduled, load
 from scalers.resources import CONFIGMAP, DEPLOYMENT, HPA, REPLICASET, STATEFULSET
@@ -107,11 +108,17 @@ def seed(server: FakeApiServer, examples: Path, manager: str) -> Seeded:
     return seeded
 
 
+def _read(configmap: Manifest) -> bool:
+    """A ConfigMap the controller reads: proportional parameters, or the team calendars."""
+    calendars = f"{names.NAMESPACE}/{names.CALENDARS}"
+    return is_params(configmap) or f"{configmap.namespace}/{configmap.name}" == calendars
+
+
 def _unusable(manifest: Manifest) -> str | None:
     """Why the demo cannot seed the object; "" for a kind it does not seed at all (an ArgoCD
     Application, say); None when it can."""
     wanted = VERSIONS.get(manifest.kind)
-    if wanted is None or (manifest.kind == "ConfigMap" and not is_params(manifest)):
+    if wanted is None or (manifest.kind == "ConfigMap" and not _read(manifest)):
         return ""
     api_version = manifest.obj.get("apiVersion")
     if api_version != wanted:

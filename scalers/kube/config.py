@@ -35,12 +35,17 @@ def api_client(kubeconfig: str | None, context: str | None, user_agent: str) -> 
 
 
 def _load_kubeconfig(path: str, context: str | None, configuration: client.Configuration) -> None:
-    if not os.path.exists(path):
+    """`path` may be a list, as KUBECONFIG is (`a:b`): kubectl's merge, which the client's
+    loader does, of the files that exist; the first to set current-context sets it."""
+    files = [os.path.expanduser(p) for p in path.split(os.pathsep) if p]
+    documents = [_read(p) for p in files if os.path.exists(p)]
+    if not documents:
         raise ConfigError(
             f"no kubeconfig at {path}: pass --kubeconfig, set KUBECONFIG, or run in a pod"
         )
-    document = _read(path)
-    contexts = [c.get("name") for c in document.get("contexts") or [] if isinstance(c, dict)]
+    listed = [c for d in documents for c in d.get("contexts") or [] if isinstance(c, dict)]
+    contexts = list(dict.fromkeys(c.get("name") for c in listed))
+    current = next((c for d in documents if (c := d.get("current-context"))), None)
     if context is not None and context not in contexts:
         raise ConfigError(
             f"no context {context!r} in kubeconfig {path} "
@@ -53,7 +58,7 @@ def _load_kubeconfig(path: str, context: str | None, configuration: client.Confi
     # The loader sets the host only from a cluster's server; the client's default is empty,
     # and urllib3 would send the requests to whatever listens on localhost.
     if not configuration.host:
-        chosen = context or document.get("current-context")
+        chosen = context or current
         raise ConfigError(f"kubeconfig {path}: the cluster of context {chosen!r} has no server")
     if not configuration.host.startswith(("http://", "https://")):
         raise ConfigError(f"kubeconfig {path}: server {configuration.host!r} is not an http(s) URL")

@@ -98,15 +98,18 @@ def write_spec_fields(
     values: dict[str, int],
     field_manager: str,
     fence: Fence | None = None,
-) -> Any:
+) -> None:
     """Set `spec.<field>` for each of `values`, while `fence()` holds (see Kube.merge_patch). A
     workload's replicas go through the scale subresource, as kubectl scale and the HPA
-    controller do."""
+    controller do. What the server answers is not decoded: the watch brings the object."""
     if resource.scalable and set(values) == {"replicas"}:
         body = {"spec": {"replicas": values["replicas"]}}
-        return kube.merge_patch(
-            resource, namespace, name, body, field_manager, subresource="scale", fence=fence
-        )
-    return kube.merge_patch(
-        resource, namespace, name, {"spec": dict(values)}, field_manager, fence=fence
-    )
+        kube.merge_patch(
+            resource, namespace, name, body, field_manager, subresource="scale", fence=fence,
+            answer=False,
+        )  # fmt: skip
+        return
+    kube.merge_patch(
+        resource, namespace, name, {"spec": dict(values)}, field_manager, fence=fence,
+        answer=False,
+    )  # fmt: skip

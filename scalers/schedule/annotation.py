@@ -7,17 +7,19 @@ Messages quote at most `QUOTED` characters of the input, so an Event or a log li
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from scalers.schedule.calendar import MAX_NAMES, Calendars, DayRule, Fires, fires, name_problem
 from scalers.schedule.cron import cron_problem
 
 SCHEDULE_ANNOTATION = "zalando.org/schedule-actions"
@@ -84,6 +86,22 @@ def _replica_count(value: Any) -> int:
 ReplicaCount = Annotated[int, BeforeValidator(_replica_count)]
 
 
+def _calendar_names(value: Any) -> tuple[str, ...]:
+    """One calendar's name, or an array of them: each checked, none twice."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise ValueError(f"must be a calendar's name or an array of them, not {_shown(value)}")
+    if len(names) > MAX_NAMES:
+        raise ValueError(f"names {len(names)} calendars; at most {MAX_NAMES} are accepted")
+    problems = [p for name in names if (p := name_problem(name))]
+    if problems:
+        raise ValueError("; ".join(dict.fromkeys(problems)))
+    return tuple(dict.fromkeys(names))
+
+
+CalendarNames = Annotated[tuple[str, ...], BeforeValidator(_calendar_names)]
+
+
 class Action(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -92,19 +110,31 @@ class Action(BaseModel):
     maxReplicas: ReplicaCount | None = None
     replicas: ReplicaCount | None = None
     tz: str | None = None
+    skipDays: CalendarNames = ()
+    onlyDays: CalendarNames = ()
 
 
 KEYS = tuple(Action.model_fields)
+CALENDAR_KEYS = ("skipDays", "onlyDays")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One action, resolved: its cron, its zone and the fields it sets."""
+    """One action, resolved: its cron, its zone, the fields it sets and its calendars' names;
+    `days` holds those calendars once they are read (see `resolve`)."""
 
     index: int
     schedule: str
     zone: ZoneInfo
     values: tuple[tuple[str, int], ...]
+    skip: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    days: DayRule | None = dataclasses.field(default=None, compare=False)
+    fires: Fires | None = dataclasses.field(default=None, compare=False, repr=False)  # of `days`
+
+    @property
+    def calendars(self) -> tuple[str, ...]:
+        return self.skip + self.only
 
 
 @dataclass(frozen=True)
@@ -303,7 +333,11 @@ def _parse_action(
         )
     if issues or action.schedule is None:
         return None, issues, warnings
-    return Rule(index, action.schedule.strip(), zone, tuple(given.items())), [], warnings
+    rule = Rule(
+        index, action.schedule.strip(), zone, tuple(given.items()), action.skipDays,
+        action.onlyDays,
+    )  # fmt: skip
+    return rule, [], warnings
 
 
 def _validated(where: str, raw: dict[str, Any]) -> tuple[list[Issue], Action, set[str]]:
@@ -316,8 +350,9 @@ def _validated(where: str, raw: dict[str, Any]) -> tuple[list[Issue], Action, se
         bad: set[str] = set()
         for e in error.errors():
             key = ".".join(str(p) for p in e["loc"])
+            reason = "InvalidCalendar" if key in CALENDAR_KEYS else "InvalidAction"
             issues.append(
-                Issue("InvalidAction", f"{where}: {key}: {e['msg'].removeprefix('Value error, ')}")
+                Issue(reason, f"{where}: {key}: {e['msg'].removeprefix('Value error, ')}")
             )
             bad.add(str(e["loc"][0]) if e["loc"] else key)
         rest = {k: v for k, v in raw.items() if k not in bad}
@@ -384,7 +419,7 @@ def nonstandard(expression: str) -> str | None:
 
 def _suggestion(key: str, kind: Kind) -> str:
     """ " (did you mean 'minReplicas'?)" for a key close to one the action of `kind` takes."""
-    known = ("schedule", *FIELDS[kind], "tz")
+    known = ("schedule", *FIELDS[kind], "tz", "skipDays", "onlyDays")
     by_case = {k.lower(): k for k in known}
     close = difflib.get_close_matches(key.lower(), by_case, n=1)
     if not close and key.lower() in _ZONE_WORDS:
@@ -393,3 +428,40 @@ def _suggestion(key: str, kind: Kind) -> str:
 
 
 _ZONE_WORDS = frozenset({"timezone", "time_zone", "zone", "tzname"})
+
+
+@dataclass(frozen=True)
+class Held:
+    """A schedule that waits for its calendars: an action needs one that cannot be read now
+    (the ConfigMap missing or bad). The whole object waits, since the value of its other
+    actions depends on whether the held ones fire; nothing is written until it can be read."""
+
+    message: str
+
+
+def resolve(schedule: Schedule | Rejected, calendars: Calendars) -> Schedule | Rejected | Held:
+    """The schedule with each action's calendars read from `calendars`: a rejection for a name
+    that a valid ConfigMap does not have, held while one cannot be read. A schedule that names
+    no calendar is returned as it is."""
+    if isinstance(schedule, Rejected) or not any(r.calendars for r in schedule.rules):
+        return schedule
+    rules, issues, held = [], [], []
+    for rule in schedule.rules:
+        found = {name: calendars.lookup(name) for name in rule.calendars}
+        problems = {name: days for name, days in found.items() if isinstance(days, str)}
+        for name, problem in problems.items():
+            if calendars.unavailable(name):
+                held.append(f"action {rule.index + 1}: {problem}")
+            else:
+                issues.append(Issue("InvalidCalendar", f"action {rule.index + 1}: {problem}"))
+        if not problems:
+            days = DayRule(
+                tuple(found[n] for n in rule.skip),  # type: ignore[misc]
+                tuple(found[n] for n in rule.only),  # type: ignore[misc]
+            )
+            rules.append(replace(rule, days=days, fires=fires(rule.schedule, rule.zone, days)))
+    if issues:
+        return Rejected.of(issues, schedule.warnings)
+    if held:
+        return Held("; ".join(dict.fromkeys(held)))
+    return Schedule(tuple(rules), schedule.warnings)

@@ -7,21 +7,26 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scalers import metrics
 from scalers.clock import Clock
 from scalers.kube.informer import Object
 from scalers.kube.lease import Leadership
+from scalers.outcome import Notice
 from scalers.report import Reporter
 from scalers.resources import HPA, Resource
 from scalers.runner import Failures
 from scalers.schedule import track
 from scalers.schedule.agenda import Agenda
 from scalers.schedule.annotation import FIELDS, Schedule
-from scalers.schedule.decide import next_fire_of
+from scalers.schedule.calendar import Calendars, parse_calendars
+from scalers.schedule.decide import next_scheduled
 from scalers.schedule.track import Ref, Tracked
+
+# With calendars, an action may have no allowed fire within their horizon: look again daily.
+LOOK_AGAIN = timedelta(days=1)
 
 Handler = Callable[[str, Object | None, Object | None], None]
 
@@ -37,6 +42,8 @@ class Book:
         default_zone: ZoneInfo,
         claimed: frozenset[str],
         wake: threading.Event,
+        calendars: str,
+        cached: Callable[[Ref], Object | None],
     ) -> None:
         self._manager, self._clock, self._report = manager, clock, report
         self._failures, self._leadership, self._zone = failures, leadership, default_zone
@@ -48,6 +55,11 @@ class Book:
         self.written: dict[str, set[str]] = {}  # uid -> fields written by this process
         self._dirty: set[Ref] = set()
         self._everything = True  # catch every object up at the next pass
+        # The team calendars, unread until their ConfigMap's watch has listed it.
+        self.calendars = Calendars(calendars, read=False)
+        self._cached = cached  # the object of a Ref, as the watch last delivered it
+        self._calendars_said: str | None = None  # the calendars' problem last reported
+        self._held_refs: set[Ref] = set()  # objects waiting for their calendars
 
     def catch_up(self) -> None:
         with self.lock:
@@ -77,11 +89,21 @@ class Book:
         self.agenda.add(at, tracked.ref, tracked.generation, reason)
 
     def next_fire(self, tracked: Tracked, after: datetime) -> datetime | None:
-        """Put the object's next fire after `after` on the agenda."""
+        """Put the object's next fire after `after` on the agenda, and say it in the metrics."""
         assert isinstance(tracked.schedule, Schedule)
-        at = next_fire_of(tracked.schedule.rules, after)
+        coming = next_scheduled(tracked.schedule.rules, after)
+        ref = tracked.ref
+        for name, due in coming.items():
+            metrics.NEXT_FIRE.labels(ref.namespace, ref.name, name).set(due.fired_at.timestamp())
+            metrics.NEXT_VALUE.labels(ref.namespace, ref.name, name).set(due.value)
+        for name in FIELDS[ref.kind]:
+            if name not in coming:
+                _remove(ref, name, metrics.NEXT_FIRE, metrics.NEXT_VALUE)
+        at = min((due.fired_at for due in coming.values()), default=None)
         if at is not None:
-            self.agenda.add(at, tracked.ref, tracked.generation, "fire")
+            self.agenda.add(at, ref, tracked.generation, "fire")
+        elif any(rule.days for rule in tracked.schedule.rules):
+            self.agenda.add(after + LOOK_AGAIN, ref, tracked.generation, "fire")
         return at
 
     def forget_missing(self, present: Callable[[Ref], bool]) -> None:
@@ -105,12 +127,35 @@ class Book:
             leading = self._leadership.term() is not None
             if old is not None and new is not None:
                 self._observe(ref, old, new, report=leading)
-            if self._track(ref, resource, new, report=leading):
-                with self.lock:
-                    self._dirty.add(ref)
-                self._wake.set()
+            self._track(ref, resource, new, report=leading)
 
         return handler
+
+    def calendars_changed(self, configmap: Object | None) -> None:
+        """The calendars' ConfigMap as its watch delivers it (None: it does not exist), or as
+        the watch's first LIST left it: every object that names a calendar whose days changed
+        is re-evaluated, like an annotation change."""
+        calendars = parse_calendars(self.calendars.source, configmap, self.calendars)
+        with self.lock:
+            self.calendars = calendars
+            known = list(self.tracked.values())
+        leading = self._leadership.term() is not None
+        problem = calendars.said()
+        if problem is not None and problem != self._calendars_said and leading:
+            metrics.REJECTED_CALENDARS.labels("InvalidCalendar").inc()
+            notice = Notice(
+                "calendar", "rejected", problem, ("Warning", "InvalidCalendar"), "ERROR"
+            )
+            assert configmap is not None
+            self._report.notice("ConfigMap", configmap, notice)
+        self._calendars_said = problem
+        now = self._clock.now()
+        for previous in known:
+            claimed = previous.resource is HPA and previous.ref.key in self._claimed
+            tracked = track.recalendar(previous, claimed, calendars, now)
+            obj = self._cached(previous.ref)
+            if tracked is not None and obj is not None:
+                self._store(previous, tracked, obj, report=leading)
 
     def _track(self, ref: Ref, resource: Resource, obj: Object | None, report: bool) -> bool:
         """Parse what changed of one object; True when it needs a catch-up now."""
@@ -123,23 +168,45 @@ class Book:
         if obj is None or inputs is None:
             if previous is not None:
                 self._drop(ref)
+                self._held(ref, False)
             return False
         claimed = resource is HPA and ref.key in self._claimed
         now = self._clock.now()
-        tracked = track.retrack(previous, resource, ref, inputs, claimed, self._zone, now)
+        tracked = track.retrack(
+            previous, resource, ref, inputs, claimed, self._zone, now, self.calendars
+        )
         if tracked is None:
             return False
+        return self._store(previous, tracked, obj, report)
+
+    def _store(self, previous: Tracked | None, tracked: Tracked, obj: Object, report: bool) -> bool:
+        """Keep what the object is now and say what changed; True when it needs a catch-up."""
+        ref = tracked.ref
         with self.lock:
             self.tracked[ref] = tracked
-        for notice in track.notices(tracked, previous) if report else ():
+        # Held only until the calendars' first LIST: nothing to say of it.
+        waiting = tracked.state == track.HELD and not self.calendars.read
+        for notice in track.notices(tracked, previous) if report and not waiting else ():
             if notice.action == "rejected":  # said once per change, by the leader
                 metrics.REJECTED_ANNOTATIONS.labels(notice.reason).inc()
             self._report.notice(ref.kind, obj, notice)
+        self._held(ref, tracked.state == track.HELD)
         if tracked.state != track.ACTIVE:
             self._drop(ref)
             return False
-        self.next_fire(tracked, now)
+        self.next_fire(tracked, self._clock.now())
+        with self.lock:
+            self._dirty.add(ref)
+        self._wake.set()
         return True
+
+    def _held(self, ref: Ref, held: bool) -> None:
+        with self.lock:
+            if held:
+                self._held_refs.add(ref)
+            else:
+                self._held_refs.discard(ref)
+            metrics.HELD_SCHEDULES.set(len(self._held_refs))
 
     def _observe(self, ref: Ref, old: Object, new: Object, report: bool) -> None:
         """Note who changed a scheduled field, on every replica, so that a catch-up here or
@@ -157,5 +224,10 @@ class Book:
         """The object's schedule no longer applies: no fire is due, no value is scheduled."""
         self.agenda.remove(ref)
         for name in FIELDS[ref.kind]:
-            with contextlib.suppress(KeyError):  # a field the schedule never set
-                metrics.SCHEDULED.remove(ref.namespace, ref.name, name)
+            _remove(ref, name, metrics.SCHEDULED, metrics.NEXT_FIRE, metrics.NEXT_VALUE)
+
+
+def _remove(ref: Ref, name: str, *gauges: metrics.Gauge) -> None:
+    for gauge in gauges:
+        with contextlib.suppress(KeyError):  # a field the schedule never set
+            gauge.remove(ref.namespace, ref.name, name)

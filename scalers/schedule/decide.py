@@ -11,7 +11,7 @@ from datetime import datetime
 
 from scalers.outcome import Change as FieldChange
 from scalers.schedule.annotation import Rule
-from scalers.schedule.cron import last_fire, next_fire
+from scalers.schedule.calendar import Fires, fires
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,20 @@ class Plan:
         return {} if self.refused else {c.field: c.new for c in self.changes}
 
 
+def fires_of(rule: Rule) -> Fires:
+    """The fires of an action: every fire of its cron, or those its calendars allow (a skipped
+    fire does not happen: see scalers/schedule/calendar.py)."""
+    if rule.fires is not None:
+        return rule.fires
+    if rule.calendars:
+        raise ValueError(f"action {rule.index + 1} names calendars that were not read")
+    return fires(rule.schedule, rule.zone, None)
+
+
 def scheduled_at(rules: Iterable[Rule], at: datetime) -> dict[str, Scheduled]:
     best: dict[str, Scheduled] = {}
     for rule in rules:
-        fired = last_fire(rule.schedule, rule.zone, at)
+        fired = fires_of(rule).last_at_or_before(at)
         if fired is None:
             continue
         for name, value in rule.values:
@@ -69,7 +79,23 @@ def fired_between(rules: Iterable[Rule], after: datetime, until: datetime) -> di
 
 
 def next_fire_of(rules: Iterable[Rule], after: datetime) -> datetime | None:
-    return min((next_fire(r.schedule, r.zone, after) for r in rules), default=None)
+    found = (fires_of(r).next_after(after) for r in rules)
+    return min((at for at in found if at is not None), default=None)
+
+
+def next_scheduled(rules: Iterable[Rule], after: datetime) -> dict[str, Scheduled]:
+    """Per field, its next fire after `after` and the value that fire sets (the later action in
+    the array, where two fire at one instant)."""
+    best: dict[str, Scheduled] = {}
+    for rule in rules:
+        at = fires_of(rule).next_after(after)
+        if at is None:
+            continue
+        for name, value in rule.values:
+            current = best.get(name)
+            if current is None or (at, -rule.index) < (current.fired_at, -current.action):
+                best[name] = Scheduled(name, value, at, rule.index)
+    return best
 
 
 def is_override(state: FieldState, scheduled: Scheduled) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from scalers import metrics
+from scalers import metrics, names
 from scalers.clock import Clock
 from scalers.kube.client import Kube
 from scalers.kube.events import EventRecorder
@@ -23,7 +23,7 @@ from scalers.kube.lease import Always, Leadership
 from scalers.kube.writer import RETRY_AFTER, Writer
 from scalers.outcome import Outcome
 from scalers.report import Reporter
-from scalers.resources import DEPLOYMENT, HPA
+from scalers.resources import CONFIGMAP, DEPLOYMENT, HPA
 from scalers.runner import Failures
 from scalers.schedule import messages, track
 from scalers.schedule.annotation import Schedule
@@ -33,7 +33,7 @@ from scalers.schedule.track import Ref, Tracked
 
 log = logging.getLogger(__name__)
 
-FIELD_MANAGER = "kube-scalers-schedule"
+FIELD_MANAGER = names.SCHEDULE_MANAGER
 LOOP = "schedule"
 BUSY_RETRY = timedelta(seconds=1)  # an object whose last write is still under way waits
 PERIOD = 60.0  # the longest wait between two passes, fires due or not
@@ -57,8 +57,10 @@ class ScheduleLoop:
         writers: int = 16,
         claimed: frozenset[str] = frozenset(),
         leadership: Leadership | None = None,
+        calendars: str = f"{names.NAMESPACE}/{names.CALENDARS}",
     ) -> None:
         self._kube, self._clock = kube, clock
+        self._calendars = calendars  # "namespace/name" of the team calendars' ConfigMap
         leadership = leadership or Always()
         self._writer = Writer(kube, LOOP, FIELD_MANAGER, leadership, dry_run)
         self._report = Reporter(LOOP, log, events)
@@ -66,7 +68,7 @@ class ScheduleLoop:
         self.wake = threading.Event()
         self._book = Book(
             FIELD_MANAGER, clock, self._report, self._failures, leadership, default_zone, claimed,
-            self.wake,
+            self.wake, calendars, lambda ref: self._informers[ref.kind].get(ref.key),
         )  # fmt: skip
         self._writing: set[Ref] = set()  # objects with a write under way
         self._pool = ThreadPoolExecutor(writers, thread_name_prefix="schedule-write")
@@ -78,7 +80,12 @@ class ScheduleLoop:
             r.kind: Informer(self._kube, r, self._book.handler(r), transform=track.essentials(r))
             for r in (HPA, DEPLOYMENT)
         }
-        self.watches = Watches(list(self._informers.values()))
+        namespace, name = self._calendars.split("/", 1)
+        self._calendar_watch = Informer(
+            self._kube, CONFIGMAP, lambda _, __, new: self._book.calendars_changed(new),
+            namespace=namespace, field_selector=f"metadata.name={name}",
+        )  # fmt: skip
+        self.watches = Watches([*self._informers.values(), self._calendar_watch])
         return self.watches
 
     def catch_up(self) -> None:
@@ -86,6 +93,9 @@ class ScheduleLoop:
         self._book.catch_up()
 
     def resume(self) -> None:
+        """After the watches' first LISTs: the calendars as listed (the ConfigMap may be absent,
+        which no watch event says), then every object caught up."""
+        self._book.calendars_changed(self._calendar_watch.get(self._calendars))
         self.catch_up()
         self._book.forget_missing(lambda ref: self._informers[ref.kind].get(ref.key) is not None)
 

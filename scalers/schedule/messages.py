@@ -14,6 +14,12 @@ CLAIMED = (
     "this HPA is a target of the proportional loop, which owns its minReplicas: "
     "the schedule is not applied (one owner per field)"
 )
+
+
+def held(why: str) -> str:
+    return f"held until its calendars can be read, nothing written: {why}"
+
+
 # The Event (type, reason) that goes with what became of a write.
 EVENTS = {
     "write": ("Normal", "ScheduledScale"),

@@ -19,11 +19,14 @@ from scalers.schedule.annotation import (
     SCHEDULE_ANNOTATION,
     SUSPEND_ANNOTATION,
     TIMEZONE_ANNOTATION,
+    Held,
     Rejected,
     Schedule,
     parse_schedule,
+    resolve,
     warning_reason,
 )
+from scalers.schedule.calendar import NO_CALENDARS, PUBLIC, Calendars
 from scalers.schedule.decide import (
     FieldState,
     Plan,
@@ -38,7 +41,7 @@ Object = dict[str, Any]
 OURS = (SCHEDULE_ANNOTATION, TIMEZONE_ANNOTATION, SUSPEND_ANNOTATION)
 
 # What keeps a parsed schedule from being applied, if anything.
-ACTIVE, REJECTED, SUSPENDED, CLAIMED = "active", "rejected", "suspended", "claimed"
+ACTIVE, REJECTED, SUSPENDED, CLAIMED, HELD = "active", "rejected", "suspended", "claimed", "held"
 
 
 class Inputs(NamedTuple):
@@ -59,14 +62,25 @@ def inputs_of(obj: Object | None) -> Inputs | None:
     return Inputs(text, annotations.get(TIMEZONE_ANNOTATION), suspended)
 
 
-def standing(schedule: Schedule | Rejected, inputs: Inputs, claimed: bool) -> str:
-    """Whether the loop applies a schedule: valid, not suspended, and on a field no other loop
-    owns (an HPA the proportional loop sizes is `claimed`: one owner per field)."""
+def standing(schedule: Schedule | Rejected | Held, inputs: Inputs, claimed: bool) -> str:
+    """Whether the loop applies a schedule: valid, not suspended, on a field no other loop owns
+    (an HPA the proportional loop sizes is `claimed`: one owner per field), and with every
+    calendar it names at hand."""
     if isinstance(schedule, Rejected):
         return REJECTED
     if inputs.suspended:
         return SUSPENDED
-    return CLAIMED if claimed else ACTIVE
+    if claimed:
+        return CLAIMED
+    return HELD if isinstance(schedule, Held) else ACTIVE
+
+
+def team_calendars(schedule: Schedule | Rejected) -> frozenset[str]:
+    """The team calendars a parsed schedule names: a change of these re-evaluates it."""
+    if isinstance(schedule, Rejected):
+        return frozenset()
+    names = (n for rule in schedule.rules for n in rule.calendars)
+    return frozenset(n for n in names if not n.startswith(PUBLIC))
 
 
 def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
@@ -75,18 +89,21 @@ def notices(tracked: Tracked, previous: Tracked | None) -> list[Notice]:
     if isinstance(schedule, Rejected):
         event = ("Warning", "InvalidSchedule")
         return [Notice(schedule.reason, "rejected", schedule.message, event, "ERROR")]
-    new_schedule = previous is None or previous.schedule != schedule
+    parsed = tracked.parsed
+    new_schedule = previous is None or previous.parsed != parsed
     said = []
-    if new_schedule:
+    if new_schedule and isinstance(parsed, Schedule):
         said += [
             Notice(warning_reason(w), "warned", w, ("Warning", "ScheduleWarning"), "WARNING")
-            for w in schedule.warnings
+            for w in parsed.warnings
         ]
     if state == SUSPENDED and (previous is None or not previous.inputs.suspended):
         said.append(Notice("suspended", "paused", messages.SUSPENDED, None))
     elif state == CLAIMED and (previous is None or previous.state != CLAIMED or new_schedule):
         event = ("Warning", "ScheduleIgnored")
         said.append(Notice("proportional-target", "ignored", messages.CLAIMED, event, "WARNING"))
+    elif isinstance(schedule, Held) and (previous is None or previous.schedule != schedule):
+        said.append(Notice("calendar", "held", messages.held(schedule.message), None))
     return said
 
 
@@ -98,18 +115,47 @@ def retrack(
     claimed: bool,
     default_zone: ZoneInfo,
     now: datetime,
+    calendars: Calendars = NO_CALENDARS,
 ) -> Tracked | None:
     """The object as the loop knows it after its inputs changed; None when they did not."""
     if previous is not None and previous.inputs == inputs:
         return None
     if previous is not None and previous.inputs[:2] == inputs[:2]:
-        schedule = previous.schedule  # only `suspend` changed: the annotation is as parsed
+        parsed = previous.parsed  # only `suspend` changed: the annotation is as parsed
     else:
         kind: Any = resource.kind
-        schedule = parse_schedule(inputs.annotation, kind, inputs.zone, default_zone)
+        parsed = parse_schedule(inputs.annotation, kind, inputs.zone, default_zone)
+    return _tracked(previous, resource, ref, inputs, parsed, claimed, calendars, now)
+
+
+def recalendar(
+    previous: Tracked, claimed: bool, calendars: Calendars, now: datetime
+) -> Tracked | None:
+    """The object after its calendars changed; None when none it names did."""
+    names = team_calendars(previous.parsed)
+    if not names or all(previous.calendars.get(n) == calendars.lookup(n) for n in names):
+        return None
+    return _tracked(
+        previous, previous.resource, previous.ref, previous.inputs, previous.parsed, claimed,
+        calendars, now,
+    )  # fmt: skip
+
+
+def _tracked(
+    previous: Tracked | None,
+    resource: Resource,
+    ref: Ref,
+    inputs: Inputs,
+    parsed: Schedule | Rejected,
+    claimed: bool,
+    calendars: Calendars,
+    now: datetime,
+) -> Tracked:
+    schedule = resolve(parsed, calendars)
     return Tracked(
         resource, ref, inputs, schedule, standing(schedule, inputs, claimed), now,
-        (previous.generation + 1) if previous else 0, previous.seen if previous else {},
+        (previous.generation + 1) if previous else 0, previous.seen if previous else {}, parsed,
+        {n: calendars.lookup(n) for n in team_calendars(parsed)},
     )  # fmt: skip
 
 
@@ -151,11 +197,20 @@ class Tracked:
     resource: Resource
     ref: Ref
     inputs: Inputs
-    schedule: Schedule | Rejected
+    schedule: Schedule | Rejected | Held  # as applied, its calendars read
     state: str  # ACTIVE when the loop applies the schedule
     evaluated_at: datetime
     generation: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)
+    as_parsed: Schedule | Rejected | None = None  # the annotation as parsed, if not `schedule`
+    calendars: dict[str, object] = field(default_factory=dict)  # each team calendar, as read
+
+    @property
+    def parsed(self) -> Schedule | Rejected:
+        if self.as_parsed is not None:
+            return self.as_parsed
+        assert not isinstance(self.schedule, Held)
+        return self.schedule
 
 
 def observe(

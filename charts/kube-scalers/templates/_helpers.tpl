@@ -89,11 +89,19 @@ subresource. `any` grants every name (rbac.scaleTargets). */}}
 {{- end }}
 {{- end }}
 
-{{/* The namespaced rules, as {namespace: [rule, ...]}: the proportional loop's in its
-namespace (its ConfigMap by name; its targets, unless the schedule loop's ClusterRole covers
-their kind), the Lease's in the lease namespace. One Role for each namespace. */}}
+{{/* The namespaced rules, as {namespace: [rule, ...]}: the schedule loop's in the calendars'
+namespace (their ConfigMap by name: the loop watches it with a metadata.name field selector),
+the proportional loop's in its namespace (its ConfigMap by name; its targets, unless the
+schedule loop's ClusterRole covers their kind), the Lease's in the lease namespace. One Role
+for each namespace. */}}
 {{- define "kube-scalers.namespacedRules" -}}
 {{- $rules := dict }}
+{{- $c := .Values.schedule.calendars }}
+{{- if .Values.schedule.enabled }}
+{{- $calendars := list
+      (dict "apiGroups" (list "") "resources" (list "configmaps") "resourceNames" (list $c.configMap) "verbs" (list "list" "watch")) }}
+{{- $_ := set $rules $c.namespace $calendars }}
+{{- end }}
 {{- $p := .Values.proportional }}
 {{- if $p.enabled }}
 {{- $own := list }}
@@ -113,7 +121,7 @@ their kind), the Lease's in the lease namespace. One Role for each namespace. */
 {{- $own = concat (list
       (dict "apiGroups" (list "") "resources" (list "configmaps") "resourceNames" (list $p.configmap) "verbs" (list "list" "watch"))
       (dict "apiGroups" (list "") "resources" (list "configmaps") "verbs" (list "create"))) $own }}
-{{- $_ := set $rules $p.namespace $own }}
+{{- $_ := set $rules $p.namespace (concat (get $rules $p.namespace | default list) $own) }}
 {{- end }}
 {{- $l := .Values.leaderElection }}
 {{- if $l.enabled }}
