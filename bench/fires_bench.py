@@ -1,5 +1,5 @@
 """1,000 HPAs firing at one minute, by `scalers run` as shipped (issue 13). Run:
-.venv/bin/python -m bench.fires_bench [--runs 2] [--hpas 1000] [--lead 25] [--py-spy PATH]
+.venv/bin/python -m bench.fires_bench [--runs 2] [--hpas 1000] [--lead 25] [--py-spy PATH] [--flag FLAG]
 
 The fake API server runs in a process of its own (spawn), seeded as a busy cluster: --hpas HPAs
 in 50 namespaces, 500 Ready nodes, the `dns-autoscaler` ConfigMap and the `coredns` HPA. Every
@@ -19,7 +19,8 @@ window; and the delay to the last Event request (POST or PATCH of events) after 
 once none has come for --quiet seconds. Each run starts a fresh server and controller. Goal:
 every write within 1 s; Events within a few seconds. With --py-spy PATH, the first run is also
 profiled by py-spy (`record --gil`: only the thread holding the GIL, so where the interpreter's
-time goes; raw collapsed stacks to PATH) from 1 s before the instant for 5 s."""
+time goes; raw collapsed stacks to PATH) from 1 s before the instant for 5 s, or from
+--py-spy-from seconds after the instant for --py-spy-for (whole) seconds."""
 
 from __future__ import annotations
 
@@ -84,13 +85,15 @@ def next_instant(lead: float) -> datetime:
     return at.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-def profile(pid: int, path: str, instant: float) -> subprocess.Popen[bytes] | None:
+def profile(
+    pid: int, path: str, instant: float, start: float = -1.0, seconds: int = 5
+) -> subprocess.Popen[bytes] | None:
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         print("    py-spy not found on PATH nor beside the interpreter: not profiled")
         return None
-    time.sleep(max(0.0, instant - 1 - time.time()))
-    command = [spy, "record", "-p", str(pid), "-o", path, "-d", "5", "-r", "500",
+    time.sleep(max(0.0, instant + start - time.time()))
+    command = [spy, "record", "-p", str(pid), "-o", path, "-d", str(seconds), "-r", "500",
                "--format", "raw", "--threads", "--gil", "--nonblocking"]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
@@ -127,7 +130,7 @@ def one_run(run: int, args: argparse.Namespace, workdir: Path) -> None:
     # and nothing else fires before the instant.
     previous = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     server = ServerProcess(seed, args.hpas, previous, instant)
-    command = run_command(server.kubeconfig(workdir))
+    command = run_command(server.kubeconfig(workdir), *args.flag)
     if run == 1:
         print(f"controller: {shown(command)}")
     log = workdir / f"scalers-{run}.log"
@@ -140,7 +143,11 @@ def one_run(run: int, args: argparse.Namespace, workdir: Path) -> None:
             60, "the HPAs' watch",
         )  # fmt: skip
         ready = at - watching[0].at
-        spy = profile(controller.pid, args.py_spy, at) if args.py_spy and run == 1 else None
+        spy = (
+            profile(controller.pid, args.py_spy, at, args.py_spy_from, args.py_spy_for)
+            if args.py_spy and run == 1
+            else None
+        )
         time.sleep(max(0.0, at + 3 - time.time()))
 
         def writes() -> list[float]:
@@ -218,8 +225,30 @@ def main() -> None:
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds without an Event")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds after the instant")
     parser.add_argument("--py-spy", metavar="PATH", help="profile the first run's burst")
+    parser.add_argument(
+        "--flag",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="a flag for `scalers run` besides its defaults (--flag=--log-level=WARNING, say)",
+    )
+    parser.add_argument(
+        "--py-spy-from",
+        type=float,
+        default=-1.0,
+        help="profile from this many seconds after the instant",
+    )
+    parser.add_argument(
+        "--py-spy-for",
+        type=int,
+        default=5,
+        help="profile for this many whole seconds (py-spy's unit)",
+    )
     args = parser.parse_args()
-    print(f"Run: .venv/bin/python -m bench.fires_bench --runs {args.runs} --hpas {args.hpas}")
+    flags = "".join(f" --flag={flag}" for flag in args.flag)
+    print(
+        f"Run: .venv/bin/python -m bench.fires_bench --runs {args.runs} --hpas {args.hpas}{flags}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="fires-bench-"))
     print(f"logs in {workdir}")
     for run in range(1, args.runs + 1):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import urllib3
@@ -23,7 +25,7 @@ from scalers.kube.client import (
 )
 from scalers.kube.writer import write_spec_fields
 from scalers.resources import CONFIGMAP, HPA
-from tests.builders import hpa
+from tests.builders import configmap, hpa
 from tests.support import wait_for
 
 PATH = "horizontalpodautoscalers"
@@ -291,3 +293,62 @@ def test_an_error_answer_is_the_client_s_own_exception(server: FakeApiServer, ku
     assert describe(missing.value) == (
         'HTTP 404: horizontalpodautoscalers.autoscaling "nope" not found'
     )
+
+
+def test_the_server_url_s_path_is_kept_a_closed_pool_found_again_and_a_proxy_used() -> None:
+    """Requests go to the pool of the server's URL, found once: a URL with a path (a
+    Rancher-style proxy) keeps it, a pool the client's manager closed is found again, and
+    behind an HTTP proxy the manager words the request itself (the absolute URL)."""
+    seen: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b'{"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Recorder) as http:
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        here = f"http://127.0.0.1:{http.server_address[1]}"
+        kube = Kube(ApiClient(Configuration(host=here + "/k8s/clusters/c-1")))
+        kube.get(CONFIGMAP, "kube-system", "x")
+        kube.api_client.rest_client.pool_manager.clear()
+        kube.get(CONFIGMAP, "kube-system", "x")
+        proxied = Configuration(host="http://kube.example:6443")
+        proxied.proxy = here
+        Kube(ApiClient(proxied)).get(CONFIGMAP, "kube-system", "x")
+        http.shutdown()
+    path = "/api/v1/namespaces/kube-system/configmaps/x"
+    assert seen == [f"/k8s/clusters/c-1{path}"] * 2 + [f"http://kube.example:6443{path}"]
+
+
+def test_a_list_page_is_decoded_with_the_cycle_collector_paused_never_left_paused(
+    server: FakeApiServer, kube: Kube
+) -> None:
+    """A decoded page holds no cycle; the collector resumes once it is cut down, whatever the
+    transform does, and one the process had switched off stays off."""
+    for name in ("a", "b"):
+        server.create(configmap({}, name))
+    seen: list[bool] = []
+
+    def transform(obj: dict[str, Any]) -> dict[str, Any]:
+        seen.append(gc.isenabled())
+        return obj
+
+    assert len(kube.list(CONFIGMAP, transform=transform)[0]) == 2
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        kube.list(CONFIGMAP, transform=lambda obj: {"ratio": 1 / 0})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        kube.list(CONFIGMAP)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -76,11 +76,12 @@ What it models
   resource version") and ``Retry-After: 1``; a plain watch from one opens and stays silent,
   bookmarks included, until the server's version reaches it (1.32's watch cache).
 * Test hooks: ``requests`` log, ``faults.inject`` (Status body with optional details,
-  optional Retry-After), ``drop_watches`` (abrupt close), ``end_watches`` (clean end),
-  ``compact`` (forget history), ``snapshot``/``restore`` (an etcd backup and restore:
-  objects, history and the resourceVersion counter go back; the API server restart drops
-  every watch), direct ``create/get/update/patch/apply/delete`` as a named field manager, a
-  ``clock`` for every timestamp.
+  optional Retry-After), ``faults.stall`` (matching requests wait until released),
+  ``drop_watches`` (abrupt close), ``end_watches`` (clean end), ``compact`` (forget history),
+  ``snapshot``/``restore`` (an etcd backup and restore: objects, history and the
+  resourceVersion counter go back; the API server restart drops every watch), direct
+  ``create/get/update/patch/apply/delete`` as a named field manager, a ``clock`` for every
+  timestamp.
 
 What it does NOT model
 ----------------------

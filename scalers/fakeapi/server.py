@@ -99,6 +99,7 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[_Fault] = []
+        self._stalls: list[tuple[str | None, str | None, threading.Event]] = []
 
     def inject(
         self,
@@ -116,9 +117,33 @@ class Faults:
             rule = _Fault(status, count, method, path_contains, retry_after, message, details)
             self._rules.append(rule)
 
+    def stall(
+        self, method: str | None = "PATCH", path_contains: str | None = None
+    ) -> threading.Event:
+        """Matching requests wait, before they are served, until the returned Event is set (or
+        ``clear``): an answer as slow as a test wants. None matches anything, as ``inject``."""
+        released = threading.Event()
+        with self._lock:
+            self._stalls.append((method, path_contains, released))
+        return released
+
+    def wait(self, method: str, path: str) -> None:
+        """Hold a request while a stall matches it."""
+        with self._lock:
+            stalls = [
+                released
+                for rule_method, contains, released in self._stalls
+                if rule_method in (None, method) and (contains is None or contains in path)
+            ]
+        for released in stalls:
+            released.wait()
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            for _, _, released in self._stalls:
+                released.set()
+            self._stalls.clear()
 
     def take(self, method: str, path: str) -> ApiError | None:
         with self._lock:
@@ -291,6 +316,7 @@ class FakeApiServer:
         if httpd is None:
             return
         self.store.signal_watchers(DROP)
+        self.faults.clear()  # a stalled request goes on, not a thread left waiting
         httpd.shutdown()
         httpd.server_close()
         with httpd.conns_lock:
@@ -412,9 +438,8 @@ class FakeApiServer:
         ``snapshot``, so clients hold versions this server has not issued. The API server
         restart a restore needs ends every watch connection."""
         with self.store.lock:
-            self.store.data = _copy_data(snapshot.data)
-            self.store.rv, self.store.floor = snapshot.rv, snapshot.floor
-            self.store.history = copy.copy(snapshot.history)
+            data, history = _copy_data(snapshot.data), copy.copy(snapshot.history)
+            self.store.load(data, snapshot.rv, snapshot.floor, history)
         self.store.signal_watchers(DROP)
 
     def await_version(self, query: dict[str, str]) -> None:
@@ -726,14 +751,13 @@ class FakeApiServer:
                 after, version = (str(namespace), str(name)), state["rv"]
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise bad_request(f"invalid continue token: {token!r}") from None
-        rv, items = self.store.select(t.res, t.ns, labels, fields, after)
-        meta: Obj = {"resourceVersion": str(rv) if version is None else version}
         limit = int(query.get("limit") or 0)
-        if 0 < limit < len(items):
-            state = {"rv": meta["resourceVersion"], "after": list(_key(items[limit - 1]))}
+        rv, items, remaining = self.store.select(t.res, t.ns, labels, fields, after, limit)
+        meta: Obj = {"resourceVersion": str(rv) if version is None else version}
+        if remaining:
+            state = {"rv": meta["resourceVersion"], "after": list(_key(items[-1]))}
             meta["continue"] = base64.urlsafe_b64encode(dumps(state)).decode()
-            meta["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
+            meta["remainingItemCount"] = remaining
         return meta, items
 
     def open_watch(
@@ -822,6 +846,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, extra = 500, b"", dict[str, str]()
         try:
             body = self._body()
+            api.faults.wait(method, url.path)
             fault = api.faults.take(method, url.path)
             if fault is not None:
                 raise fault

@@ -14,6 +14,7 @@ import random
 import re
 import threading
 import uuid
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -552,6 +553,11 @@ class Watcher:
 
 # --- the store ---------------------------------------------------------------------------
 
+
+def _namespace(key: tuple[str, str]) -> str:
+    return key[0]
+
+
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -564,6 +570,27 @@ class Store:
         self.history: deque[Event] = deque(maxlen=max(1, history))
         self.data: dict[str, dict[str, dict[str, Stored]]] = {}
         self.watchers: dict[str, set[Watcher]] = {}
+        # per resource, the (namespace, name) of its objects in order: built by the first LIST,
+        # then kept by create and delete, so that a page costs its length and a bisection
+        self._order: dict[str, list[tuple[str, str]]] = {}
+
+    def load(
+        self,
+        data: dict[str, dict[str, dict[str, Stored]]],
+        rv: int,
+        floor: int,
+        history: deque[Event],
+    ) -> None:
+        """Replace the whole state (an etcd restore; lock held)."""
+        self.data, self.rv, self.floor, self.history = data, rv, floor, history
+        self._order.clear()
+
+    def _keys(self, key: str) -> list[tuple[str, str]]:
+        order = self._order.get(key)
+        if order is None:
+            spaces = self.data.get(key, {})
+            order = self._order[key] = sorted((n, name) for n, b in spaces.items() for name in b)
+        return order
 
     # reads
     def get(self, res: ResourceType, ns: str, name: str) -> Stored | None:
@@ -576,22 +603,28 @@ class Store:
         labels: LabelSelector,
         fields: FieldSelector,
         after: tuple[str, str] | None = None,
-    ) -> tuple[int, list[Stored]]:
+        limit: int = 0,
+    ) -> tuple[int, list[Stored], int]:
         """The objects that match, in (namespace, name) order, those after `after` only (a
-        continued LIST): cheap enough per page that the server is never a LIST's bottleneck."""
+        continued LIST), at most `limit` of them (0: all), and how many more match after them.
+        Without a selector a page costs its own length and a bisection of the ordered keys,
+        whatever the page's place: the server is never a LIST's bottleneck."""
         with self.lock:
-            rv, spaces = self.rv, self.data.get(res.key, {})
-            buckets = [(ns, spaces.get(ns, {}))] if ns is not None else list(spaces.items())
-            found = [
-                ((n, name), s)
-                for n, b in buckets
-                for name, s in b.items()
-                if after is None or (n, name) > after
-            ]
-        found.sort(key=lambda t: t[0])
-        if not labels.reqs and not fields.reqs:
-            return rv, [s for _, s in found]
-        return rv, [s for _, s in found if labels.matches(s.obj) and fields.matches(s.obj)]
+            rv, spaces, order = self.rv, self.data.get(res.key, {}), self._keys(res.key)
+            lo, hi = 0, len(order)
+            if ns is not None:
+                lo = bisect_left(order, ns, key=_namespace)
+                hi = bisect_right(order, ns, lo, key=_namespace)
+            if after is not None:
+                lo = max(lo, bisect_right(order, after, lo, hi))
+            if not labels.reqs and not fields.reqs:
+                end = min(hi, lo + limit) if limit > 0 else hi
+                return rv, [spaces[n][name] for n, name in order[lo:end]], hi - end
+            found = [spaces[n][name] for n, name in order[lo:hi]]
+        found = [s for s in found if labels.matches(s.obj) and fields.matches(s.obj)]
+        if 0 < limit < len(found):
+            return rv, found[:limit], len(found) - limit
+        return rv, found, 0
 
     # writes
     def create(
@@ -702,6 +735,8 @@ class Store:
             obj["metadata"]["resourceVersion"] = str(self.rv)
             gone = Stored(obj, dumps(obj), old.entries)
             del self.data[res.key][ns][name]
+            if (order := self._order.get(res.key)) is not None:
+                del order[bisect_left(order, (ns, name))]
             self._publish(Event(self.rv, "DELETED", res.key, gone, old))
             return gone
 
@@ -798,6 +833,8 @@ class Store:
         if dry_run:
             return stored
         self.data.setdefault(res.key, {}).setdefault(ns, {})[name] = stored
+        if old is None and (order := self._order.get(res.key)) is not None:
+            insort(order, (ns, name))
         self._publish(Event(self.rv, "ADDED" if old is None else "MODIFIED", res.key, stored, old))
         return stored
 

@@ -309,8 +309,9 @@ class Watches:
         relaying.start()
         try:
             self.start(halt)
-            while not halt.is_set() and not self.synced():
-                halt.wait(0.05)
+            for informer in self.informers:  # woken by the last LIST at once, not by a poll
+                while not halt.is_set() and not informer.synced.wait(0.05):
+                    pass
             yield halt
         finally:
             halt.set()
