@@ -141,14 +141,15 @@ class Book:
             known = list(self.tracked.values())
         leading = self._leadership.term() is not None
         problem = calendars.said()
-        if problem is not None and problem != self._calendars_said and leading:
-            metrics.REJECTED_CALENDARS.labels("InvalidCalendar").inc()
-            notice = Notice(
-                "calendar", "rejected", problem, ("Warning", "InvalidCalendar"), "ERROR"
-            )
-            assert configmap is not None
-            self._report.notice("ConfigMap", configmap, notice)
-        self._calendars_said = problem
+        # Said once per version by the leader; a standby leaves it for the leader to say.
+        if problem != self._calendars_said and (leading or problem is None):
+            self._calendars_said = problem
+            if problem is not None:
+                assert configmap is not None
+                metrics.REJECTED_CALENDARS.labels("InvalidCalendar").inc()
+                event = ("Warning", "InvalidCalendar")
+                notice = Notice("calendar", "rejected", problem, event, "ERROR")
+                self._report.notice("ConfigMap", configmap, notice)
         now = self._clock.now()
         for previous in known:
             claimed = previous.resource is HPA and previous.ref.key in self._claimed
