@@ -32,7 +32,8 @@ What it models
   validates on the server (``fieldValidation=Strict``) and computes client-side apply patches
   from these schemas; it never needs ``/openapi/v2``.
 * Verbs: get, list (``labelSelector`` with =, ==, !=, exists, !key, in, notin; ``fieldSelector``
-  with =, ==, != on any dotted path; ``limit``/``continue``), watch, create (``generateName``),
+  with =, ==, != on any dotted path; ``limit``/``continue``; items without ``apiVersion`` and
+  ``kind``, which only the list carries, as a real server sends them), watch, create (``generateName``),
   update (PUT, optimistic concurrency on ``metadata.resourceVersion``), patch (merge,
   strategic, JSON patch, server-side apply with ``force``), delete (``preconditions``;
   answers a Success Status), ``dryRun=All``, ``fieldValidation`` (Ignore/Warn/Strict, unknown

@@ -647,7 +647,7 @@ class FakeApiServer:
                 objs = (s.obj for s in items)
                 return 200, dumps(self._table(t.res, objs, meta, as_table, query)), extra
             head = {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta}
-            listed = dumps(head)[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
+            listed = dumps(head)[:-1] + b',"items":[' + b",".join(s.item for s in items) + b"]}"
             return 200, listed, extra
         if method == "GET":
             stored = self.store.get(res, t.space, name)

@@ -8,6 +8,7 @@ readers can hand out the cached JSON bytes without copying the store.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import random
@@ -505,6 +506,12 @@ class Stored:
     obj: Obj  # never mutated once stored
     raw: bytes
     entries: tuple[Entry, ...]
+
+    @functools.cached_property
+    def item(self) -> bytes:
+        """The object as an item of a LIST: a real server leaves out each item's apiVersion
+        and kind, which only the list itself carries (kubernetes/kubernetes#3030)."""
+        return dumps({k: v for k, v in self.obj.items() if k not in ("apiVersion", "kind")})
 
     def copy(self) -> Obj:
         value: Obj = json.loads(self.raw)
