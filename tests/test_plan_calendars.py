@@ -163,3 +163,15 @@ def test_the_readme_s_plan_of_the_examples_is_what_plan_prints(capsys):
         out.replace(str(root / "examples"), "examples")
         == f"at Mon 2026-11-23 08:30:00 UTC\n{shown}"
     )
+
+
+def test_validate_reads_the_calendars_named_by_calendars(capsys, tmp_path):
+    files = write(
+        tmp_path / "a.yaml",
+        hpa(TOKYO_DAY),
+        calendars("team-days", "platform", closures="2027-13-01"),
+    )
+    code, out = run(capsys, "validate", files, "--calendars", "platform/team-days")
+    assert code == 1
+    assert "ConfigMap platform/team-days: InvalidCalendar: calendar 'closures' line 1" in out
+    assert out.splitlines()[-1] == "1 file, 2 objects checked: 1 error, 1 warning"

@@ -354,3 +354,68 @@ def test_calendars_that_are_not_names_to_text_are_reported():
     assert "holidays-x" in calendars.problems and "ok" in calendars.calendars
     assert calendars.said() is not None and "holidays" in calendars.said()  # type: ignore[operator]
     assert parse_calendars(SOURCE, {"data": {"ok": "2027-01-01"}}).said() is None
+
+
+def test_a_question_far_from_the_span_does_not_step_through_every_fire_between(monkeypatch):
+    from scalers.schedule import cron
+
+    steps: list[int] = []
+    real = cron.Timeline._step
+    monkeypatch.setattr(
+        cron.Timeline, "_step", lambda self, it, forward: steps.append(1) or real(self, it, forward)
+    )
+    every_minute = cron.Timeline("* * * * *", UTC_ZONE)
+    every_minute.next_after(datetime(2027, 1, 1, tzinfo=UTC))
+    # Two months later and half a year earlier: a new span each, not 86,000 steps to get there.
+    assert every_minute.next_after(datetime(2027, 3, 1, tzinfo=UTC)) == datetime(
+        2027, 3, 1, 0, 1, tzinfo=UTC
+    )
+    assert every_minute.last_at_or_before(datetime(2026, 6, 1, 0, 0, 30, tzinfo=UTC)) == datetime(
+        2026, 6, 1, tzinfo=UTC
+    )
+    assert len(steps) < 50
+
+
+def test_the_first_allowed_day_s_midnight_fire_is_found_looking_ahead():
+    rules = schedule(
+        {"schedule": "0 0 * * *", MIN: 5, "skipDays": "closed"},
+        calendars=team(closed="2027-03-01..2027-03-03"),
+    ).rules
+    assert next_fire_of(rules, datetime(2027, 2, 28, 12, tzinfo=UTC)) == datetime(
+        2027, 3, 4, tzinfo=UTC
+    )
+
+
+def test_an_allowed_day_beyond_the_horizon_is_not_looked_for():
+    rules = schedule(CAMPAIGN[0], calendars=team(campaign="2028-02-01")).rules
+    assert next_fire_of(rules, datetime(2026, 12, 7, tzinfo=UTC)) is None
+    assert scheduled_at(rules, datetime(2029, 3, 1, tzinfo=UTC)) == {}  # over a year after it
+
+
+def test_an_unknown_calendar_rejects_even_beside_one_that_cannot_be_read():
+    text = json.dumps([{"schedule": "0 9 * * *", MIN: 3, "skipDays": ["bad", "nope"]}])
+    parsed = parse_schedule(text, "HorizontalPodAutoscaler", None, UTC_ZONE)
+    resolved = resolve(parsed, team(bad="2027-02-30"))
+    assert isinstance(resolved, Rejected) and "no calendar 'nope'" in resolved.message
+    # A ConfigMap whose data is not a map of calendars holds, as a missing one does.
+    broken = parse_calendars(SOURCE, {"data": ["a list"]})
+    assert isinstance(resolve(parsed, broken), Held)
+
+
+def test_the_next_value_of_two_actions_firing_at_one_instant_is_the_later_action_s():
+    rules = schedule({"schedule": "0 9 * * *", MIN: 3}, {"schedule": "0 9 * * *", MIN: 7}).rules
+    coming = next_scheduled(rules, datetime(2027, 1, 1, tzinfo=UTC))
+    assert (coming[MIN].value, coming[MIN].action) == (7, 1)
+    assert scheduled_at(rules, datetime(2027, 1, 1, 9, tzinfo=UTC))[MIN].value == 7
+
+
+@pytest.mark.parametrize("name", ["holidays:JP-", "holidays:US-"])
+def test_a_dash_without_a_subdivision_is_refused(name):
+    text = json.dumps([{"schedule": "0 9 * * *", MIN: 3, "skipDays": name}])
+    parsed = parse_schedule(text, "HorizontalPodAutoscaler", None, UTC_ZONE)
+    assert isinstance(parsed, Rejected) and "unknown subdivision ''" in parsed.message
+
+
+def test_unicode_digits_are_not_dates():
+    problem = parse_team_calendar("c", "٢٠٢٦-١٢-٢٤")
+    assert isinstance(problem, str) and "is neither a date" in problem

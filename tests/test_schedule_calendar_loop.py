@@ -6,6 +6,7 @@ every scheduled field is a metric."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from scalers import metrics, names
@@ -163,3 +164,53 @@ def test_the_next_fire_metrics_go_with_the_schedule(server, harness):
     h.sync()
     assert sample("scalers_schedule_next_fire_timestamp_seconds", labels) is None
     assert sample("scalers_schedule_next_replicas", labels) is None
+
+
+def test_a_missing_calendars_configmap_is_reported_once_while_an_object_needs_it(
+    server, harness, caplog
+):
+    caplog.set_level(logging.INFO)
+    before = gauge(metrics.REJECTED_CALENDARS, "MissingCalendars") or 0
+    server.create(hpa("web", CLOSABLE, 2, 20), manager="git")
+    server.create(hpa("api", CLOSABLE, 2, 20), manager="git")
+    h = harness()
+    for minute in range(3):
+        h.loop.catch_up()
+        h.tick(at(9, minute))
+    said = [r for r in caplog.records if "kube-scalers-calendars does not exist" in r.getMessage()]
+    assert [r.levelname for r in said if r.levelname == "ERROR"] == ["ERROR"]
+    assert (gauge(metrics.REJECTED_CALENDARS, "MissingCalendars") or 0) - before == 1
+    # Each held object is said once too, at INFO, naming the ConfigMap.
+    held = [r for r in said if r.levelname == "INFO"]
+    assert sorted(r.__dict__["object_name"] for r in held) == ["api", "web"]
+    assert gauge(metrics.HELD_SCHEDULES) == 2
+    server.delete(*HPA, "shop", "api")
+    h.sync()
+    assert gauge(metrics.HELD_SCHEDULES) == 1
+
+
+def test_a_new_leader_reports_the_bad_calendars_it_saw_as_a_standby(server, harness):
+    from tests.support import Switch
+
+    server.create(calendars(closures="2026-11-31"), manager="git")
+    server.create(hpa("web", CLOSABLE, 2, 20), manager="git")
+    standby = Switch(leading=False)
+    h = harness(leadership=standby)
+    h.tick(at(8, 0))
+    assert configmap_events(server) == []  # a standby says nothing
+    standby.lead()
+    h.loop.catch_up()
+    h.tick(at(8, 1))
+    assert [e["reason"] for e in configmap_events(server)] == ["InvalidCalendar"]
+
+
+def test_an_unrelated_edit_of_the_calendars_re_evaluates_nothing(server, harness, caplog):
+    server.create(calendars(other="2026-12-24"), manager="git")
+    server.create(hpa("web", CLOSABLE, 2, 20), manager="git")  # names 'closures': rejected
+    h = harness()
+    h.tick(at(9, 0))
+    assert reasons(server, "web") == ["InvalidSchedule"]
+    edit_calendars(server, other="2026-12-25", more="2027-01-01")  # still no 'closures'
+    h.sync()
+    h.tick(at(9, 1))
+    assert reasons(server, "web") == ["InvalidSchedule"]

@@ -28,6 +28,9 @@ from scalers.schedule.track import Ref, Tracked
 # With calendars, an action may have no allowed fire within their horizon: look again daily.
 LOOK_AGAIN = timedelta(days=1)
 
+_NONE: frozenset[str] = frozenset()
+_FIELD_SETS: dict[frozenset[str], frozenset[str]] = {}  # the few sets of fields, shared
+
 Handler = Callable[[str, Object | None, Object | None], None]
 
 
@@ -57,13 +60,32 @@ class Book:
         self._everything = True  # catch every object up at the next pass
         # The team calendars, unread until their ConfigMap's watch has listed it.
         self.calendars = Calendars(calendars, read=False)
+        self._configmap: Object | None = None  # the calendars' ConfigMap, as last delivered
         self._cached = cached  # the object of a Ref, as the watch last delivered it
         self._calendars_said: str | None = None  # the calendars' problem last reported
         self._held_refs: set[Ref] = set()  # objects waiting for their calendars
+        self._next_said: dict[Ref, frozenset[str]] = {}  # the fields of its next-fire metrics
+        # One change at a time, of an object or of the calendars (each watch has its thread):
+        # a re-evaluation for the calendars never overwrites an annotation edit made meanwhile.
+        self._changing = threading.RLock()
+        self._unsaid: set[Ref] = set()  # objects whose notices no leader has said yet
 
     def catch_up(self) -> None:
+        """Every object at the next pass (start-up, leadership); a new leader also says what
+        it saw as a standby and no leader said: rejections, held objects, the calendars."""
         with self.lock:
             self._everything = True
+        if self._leadership.term() is not None:
+            with self._changing:
+                self._say_calendars()
+                with self.lock:
+                    unsaid, self._unsaid = self._unsaid, set()
+                for ref in unsaid:
+                    with self.lock:
+                        tracked = self.tracked.get(ref)
+                    obj = self._cached(ref)
+                    if tracked is not None and obj is not None:
+                        self._say(tracked, None, obj)
         self._wake.set()
 
     def catching_up(self) -> list[Tracked]:
@@ -96,9 +118,15 @@ class Book:
         for name, due in coming.items():
             metrics.NEXT_FIRE.labels(ref.namespace, ref.name, name).set(due.fired_at.timestamp())
             metrics.NEXT_VALUE.labels(ref.namespace, ref.name, name).set(due.value)
-        for name in FIELDS[ref.kind]:
-            if name not in coming:
-                _remove(ref, name, metrics.NEXT_FIRE, metrics.NEXT_VALUE)
+        fields = _FIELD_SETS.setdefault(frozenset(coming), frozenset(coming))  # one of each
+        with self.lock:
+            before = self._next_said.get(ref, _NONE)
+            if fields:
+                self._next_said[ref] = fields
+            elif before:
+                del self._next_said[ref]
+        for name in before - fields:  # only what it said before: a removal costs
+            _remove(ref, name, metrics.NEXT_FIRE, metrics.NEXT_VALUE)
         at = min((due.fired_at for due in coming.values()), default=None)
         if at is not None:
             self.agenda.add(at, ref, tracked.generation, "fire")
@@ -124,10 +152,11 @@ class Book:
             if all(track.inputs_of(o) is None for o in (old, new)):
                 return  # not ours, before or after: cheap to drop
             ref = Ref.of(resource.kind, key)
-            leading = self._leadership.term() is not None
-            if old is not None and new is not None:
-                self._observe(ref, old, new, report=leading)
-            self._track(ref, resource, new, report=leading)
+            with self._changing:
+                leading = self._leadership.term() is not None
+                if old is not None and new is not None:
+                    self._observe(ref, old, new, report=leading)
+                self._track(ref, resource, new, report=leading)
 
         return handler
 
@@ -135,28 +164,42 @@ class Book:
         """The calendars' ConfigMap as its watch delivers it (None: it does not exist), or as
         the watch's first LIST left it: every object that names a calendar whose days changed
         is re-evaluated, like an annotation change."""
-        calendars = parse_calendars(self.calendars.source, configmap, self.calendars)
-        with self.lock:
-            self.calendars = calendars
-            known = list(self.tracked.values())
-        leading = self._leadership.term() is not None
+        with self._changing:
+            calendars = parse_calendars(self.calendars.source, configmap, self.calendars)
+            with self.lock:
+                self.calendars, self._configmap = calendars, configmap
+                known = list(self.tracked.values())
+            leading = self._leadership.term() is not None
+            now = self._clock.now()
+            for previous in known:
+                claimed = previous.resource is HPA and previous.ref.key in self._claimed
+                tracked = track.recalendar(previous, claimed, calendars, now)
+                obj = self._cached(previous.ref)
+                if tracked is not None and obj is not None:
+                    self._store(previous, tracked, obj, report=leading)
+            if leading:
+                self._say_calendars()
+
+    def _say_calendars(self) -> None:
+        """What is wrong with the calendars, once per problem, by the leader: a calendar of the
+        ConfigMap that is not valid (an Event on it), or the ConfigMap missing while an object
+        needs it (a log line: there is no object to put an Event on)."""
+        calendars, configmap = self.calendars, self._configmap
         problem = calendars.said()
-        # Said once per version by the leader; a standby leaves it for the leader to say.
-        if problem != self._calendars_said and (leading or problem is None):
-            self._calendars_said = problem
-            if problem is not None:
-                assert configmap is not None
-                metrics.REJECTED_CALENDARS.labels("InvalidCalendar").inc()
-                event = ("Warning", "InvalidCalendar")
-                notice = Notice("calendar", "rejected", problem, event, "ERROR")
-                self._report.notice("ConfigMap", configmap, notice)
-        now = self._clock.now()
-        for previous in known:
-            claimed = previous.resource is HPA and previous.ref.key in self._claimed
-            tracked = track.recalendar(previous, claimed, calendars, now)
-            obj = self._cached(previous.ref)
-            if tracked is not None and obj is not None:
-                self._store(previous, tracked, obj, report=leading)
+        if problem is None and calendars.read and not calendars.found and self._held_refs:
+            problem = f"the calendars' ConfigMap {calendars.source} does not exist"
+        if problem == self._calendars_said:
+            return
+        self._calendars_said = problem
+        if problem is None:
+            return
+        reason = "InvalidCalendar" if calendars.found else "MissingCalendars"
+        metrics.REJECTED_CALENDARS.labels(reason).inc()
+        event = ("Warning", "InvalidCalendar") if configmap is not None else None
+        namespace, name = calendars.source.split("/", 1)
+        subject = configmap or {"metadata": {"namespace": namespace, "name": name}}
+        notice = Notice("calendar", "rejected", problem, event, "ERROR")
+        self._report.notice("ConfigMap", subject, notice)
 
     def _track(self, ref: Ref, resource: Resource, obj: Object | None, report: bool) -> bool:
         """Parse what changed of one object; True when it needs a catch-up now."""
@@ -165,6 +208,7 @@ class Book:
             previous = self.tracked.get(ref)
             if inputs is None:
                 self.tracked.pop(ref, None)
+                self._unsaid.discard(ref)
                 self._failures.forget(ref)
         if obj is None or inputs is None:
             if previous is not None:
@@ -187,11 +231,14 @@ class Book:
             self.tracked[ref] = tracked
         # Held only until the calendars' first LIST: nothing to say of it.
         waiting = tracked.state == track.HELD and not self.calendars.read
-        for notice in track.notices(tracked, previous) if report and not waiting else ():
-            if notice.action == "rejected":  # said once per change, by the leader
-                metrics.REJECTED_ANNOTATIONS.labels(notice.reason).inc()
-            self._report.notice(ref.kind, obj, notice)
+        if report and not waiting:
+            self._say(tracked, previous, obj)
+        else:
+            with self.lock:
+                self._unsaid.add(ref)  # for the leader to say, unless a change says it first
         self._held(ref, tracked.state == track.HELD)
+        if report and tracked.state == track.HELD:
+            self._say_calendars()
         if tracked.state != track.ACTIVE:
             self._drop(ref)
             return False
@@ -200,6 +247,14 @@ class Book:
             self._dirty.add(ref)
         self._wake.set()
         return True
+
+    def _say(self, tracked: Tracked, previous: Tracked | None, obj: Object) -> None:
+        with self.lock:
+            self._unsaid.discard(tracked.ref)
+        for notice in track.notices(tracked, previous):
+            if notice.action == "rejected":  # said once per change, by the leader
+                metrics.REJECTED_ANNOTATIONS.labels(notice.reason).inc()
+            self._report.notice(tracked.ref.kind, obj, notice)
 
     def _held(self, ref: Ref, held: bool) -> None:
         with self.lock:
@@ -224,6 +279,8 @@ class Book:
     def _drop(self, ref: Ref) -> None:
         """The object's schedule no longer applies: no fire is due, no value is scheduled."""
         self.agenda.remove(ref)
+        with self.lock:
+            self._next_said.pop(ref, None)
         for name in FIELDS[ref.kind]:
             _remove(ref, name, metrics.SCHEDULED, metrics.NEXT_FIRE, metrics.NEXT_VALUE)
 

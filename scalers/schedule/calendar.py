@@ -37,7 +37,7 @@ MAX_NAMES = 10  # calendars in one key of one action
 MAX_ENTRIES = 10_000  # dates and ranges in one team calendar
 QUOTED = 80
 _TEAM_NAME = re.compile(r"[-._a-zA-Z0-9]{1,253}")  # a ConfigMap key
-_ENTRY = re.compile(r"(\d{4}-\d{2}-\d{2})(?:\s*\.\.\s*(\d{4}-\d{2}-\d{2}))?")
+_ENTRY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:\s*\.\.\s*([0-9]{4}-[0-9]{2}-[0-9]{2}))?")
 _ONE_DAY = timedelta(days=1)
 
 
@@ -69,19 +69,17 @@ def _countries() -> frozenset[str]:
 def public_problem(name: str) -> str | None:
     """Why `holidays:CC[-SUB]` names no calendar of the `holidays` package, or None."""
     code = name[len(PUBLIC) :]
-    country, _, subdivision = code.partition("-")
+    country, dash, subdivision = code.partition("-")
     if country.upper() not in _countries():
         return (
             f"unknown country {_quoted(country)} in {_quoted(name)}: give an ISO 3166-1 alpha-2 "
             "code the holidays package knows, e.g. holidays:JP, holidays:DE-BY, holidays:US-CA"
         )
-    try:
-        public_holidays(name)
-    except (NotImplementedError, ValueError, KeyError):
-        known = ", ".join(_subdivisions(country.upper()))
+    known = _subdivisions(country.upper())
+    if dash and subdivision.upper() not in {s.upper() for s in known}:
         return (
             f"unknown subdivision {_quoted(subdivision)} of {country.upper()} in "
-            f"{_quoted(name)}; it has: {known[:200] or 'none'}"
+            f"{_quoted(name)}; it has: {', '.join(known)[:200] or 'none'}"
         )
     return None
 
@@ -102,7 +100,6 @@ class PublicHolidays:
         self._country, self._subdivision = country, subdivision
         self._years: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
-        self._year(datetime.now(UTC).year)  # an unknown subdivision raises here, once
 
     def _year(self, year: int) -> frozenset[date]:
         days = self._years.get(year)
@@ -157,11 +154,13 @@ class TeamCalendar:
         return index >= 0 and day <= self.ends[index]
 
     def between(self, first: date, last: date) -> Iterable[date]:
-        for start, end in zip(self.starts, self.ends, strict=True):
-            day, stop = max(start, first), min(end, last)
+        index = bisect.bisect_left(self.ends, first)  # the first range not over by `first`
+        while index < len(self.starts) and self.starts[index] <= last:
+            day, stop = max(self.starts[index], first), min(self.ends[index], last)
             while day <= stop:
                 yield day
                 day += _ONE_DAY
+            index += 1
 
     def same_days(self, other: TeamCalendar) -> bool:
         return (self.starts, self.ends) == (other.starts, other.ends)
@@ -236,6 +235,13 @@ class Calendars:
             return f"no calendar {_quoted(name)} in {self.source} (it has: {known[:200]})"
         return found
 
+    def state(self, name: str) -> object:
+        """What `name` resolves to, for telling whether an edit changed it: the calendar, or
+        why it cannot be read; an absent one is absent whatever else the ConfigMap lists."""
+        if not self.unavailable(name) and name not in self.calendars:
+            return ABSENT
+        return self.lookup(name)
+
     def unavailable(self, name: str) -> bool:
         """True when `name` may exist but cannot be read now (the ConfigMap missing or bad, or
         that calendar bad): actions that need it are held. False for a name that is simply
@@ -252,6 +258,7 @@ class Calendars:
         return "; ".join(problems) if problems else None
 
 
+ABSENT = "absent"
 NO_CALENDARS = Calendars("(none)")  # where no ConfigMap is read: team calendars are unknown
 
 
@@ -270,7 +277,10 @@ def parse_calendars(
         if not (isinstance(name, str) and _TEAM_NAME.fullmatch(name)) or name.startswith(
             "holidays"
         ):
-            problems[str(name)] = "a calendar's name is a ConfigMap key not starting 'holidays'"
+            problems[str(name)] = (
+                f"calendar {_quoted(str(name))}: a team calendar's name may not start with "
+                "'holidays' (public holidays are named holidays:CC in the actions)"
+            )
             continue
         parsed = parse_team_calendar(name, text)
         if isinstance(parsed, str):

@@ -60,6 +60,7 @@ class Timeline:
     the span is a bisection; croniter runs only to extend it."""
 
     KEEP = 512  # fires kept once the span grows past twice this (an every-minute cron)
+    GAP = timedelta(hours=1)  # a question further than this from the span starts a new one
     EARLIEST = datetime.min.replace(tzinfo=UTC)
 
     def __init__(self, expression: str, zone: ZoneInfo) -> None:
@@ -83,6 +84,11 @@ class Timeline:
 
     def _cover(self, at: datetime, back_to_a_fire: bool) -> None:
         """Extend the span past `at`, and back to `at` (or to the last fire before it)."""
+        if self._fires and (at - self._fires[-1] > self.GAP or self._low - at > self.GAP):
+            # A question far from the span (a fire a calendar moved weeks away, a plan --at
+            # another year) starts a new span there: stepping to it could take every fire
+            # between, half a million of them for an every-minute cron over a year.
+            self._fires, self._low = [], self.EARLIEST
         if not self._fires:
             # Fires fall on whole minutes: starting a second early includes one exactly at `at`.
             self._low = at - timedelta(seconds=1)

@@ -133,7 +133,7 @@ def recalendar(
 ) -> Tracked | None:
     """The object after its calendars changed; None when none it names did."""
     names = team_calendars(previous.parsed)
-    if not names or all(previous.calendars.get(n) == calendars.lookup(n) for n in names):
+    if not names or all(previous.calendars.get(n) == calendars.state(n) for n in names):
         return None
     return _tracked(
         previous, previous.resource, previous.ref, previous.inputs, previous.parsed, claimed,
@@ -155,7 +155,7 @@ def _tracked(
     return Tracked(
         resource, ref, inputs, schedule, standing(schedule, inputs, claimed), now,
         (previous.generation + 1) if previous else 0, previous.seen if previous else {}, parsed,
-        {n: calendars.lookup(n) for n in team_calendars(parsed)},
+        {n: calendars.state(n) for n in team_calendars(parsed)},
     )  # fmt: skip
 
 
