@@ -133,15 +133,19 @@ class ScheduleLoop:
         for tracked, reason in self._book.due(now):
             work.setdefault(tracked.ref, (tracked, reason))
         writes = []
-        for tracked, reason in work.values():
-            with self._book.lock:
-                busy = tracked.ref in self._writing
-                self._writing.add(tracked.ref)
-            if busy:  # one write per object at a time: this one goes next
-                self._book.again(now + BUSY_RETRY, tracked, reason)
-                continue
-            self._report.hold()  # its Event waits until the pass's last write is done
-            writes.append(self._pool.submit(self._guarded, tracked, reason, now, term))
+        self._report.hold()  # what the pass says waits while it hands out its writes, too
+        try:
+            for tracked, reason in work.values():
+                with self._book.lock:
+                    busy = tracked.ref in self._writing
+                    self._writing.add(tracked.ref)
+                if busy:  # one write per object at a time: this one goes next
+                    self._book.again(now + BUSY_RETRY, tracked, reason)
+                    continue
+                self._report.hold()  # what it says waits until the pass's last write is done
+                writes.append(self._pool.submit(self._guarded, tracked, reason, now, term))
+        finally:
+            self._report.release()
         metrics.LAST_EVALUATION.labels(LOOP).set(now.timestamp())
         return writes
 
@@ -210,16 +214,21 @@ class ScheduleLoop:
         detail: str,
         now: datetime,
     ) -> Outcome:
-        """Report what became of one object's changes."""
-        assert isinstance(tracked.schedule, Schedule)
+        """Report what became of one object's changes: said once the pass's writes are done
+        (see Reporter), its Event's text made then too."""
+        schedule = tracked.schedule
+        assert isinstance(schedule, Schedule)
         if action != "failed":
             tracked.evaluated_at = now  # a failed write stays in the window of its retry
         ref = tracked.ref
         outcome = Outcome(ref.kind, ref.namespace, ref.name, reason, action, changes, detail)
-        event = None
-        if action in messages.EVENTS:
-            text = messages.event_text(tracked.schedule, action, reason, changes, detail)
-            event = (*messages.EVENTS[action], text)
+
+        def event() -> tuple[str, str, str] | None:
+            if action not in messages.EVENTS:
+                return None
+            text = messages.event_text(schedule, action, reason, changes, detail)
+            return (*messages.EVENTS[action], text)
+
         return self._report.decided(
             obj, outcome, lambda change: messages.decided(action, change, detail), event,
             LEVELS.get(action, "DEBUG"), lambda change: {
