@@ -355,8 +355,9 @@ class CalendarTimeline:
 
     The shared `Timeline` answers first; only when its fire falls on a day the rule refuses does
     a search run, from day to allowed day (a fresh croniter for each, never the shared span
-    stretched over a year), and its answer is kept against that refused fire: thousands of
-    objects with the same schedule and calendars, at any instant until the next fire, share it."""
+    stretched over a year). The answer for each of the shared timeline's fires, searched or
+    not, is kept against that fire: thousands of objects with the same schedule and calendars,
+    at any instant until the next fire, share it with a dictionary lookup."""
 
     KEEP = 4096
 
@@ -372,25 +373,24 @@ class CalendarTimeline:
 
     def last_at_or_before(self, at: datetime) -> datetime | None:
         fired = self._base.last_at_or_before(at)
-        if fired is None or self._days.allows(self._day(fired)):
-            return fired
-        return self._kept(self._back, fired, self._search_back)
+        if fired is None:
+            return None
+        found = self._back.get(fired, _UNKNOWN)  # a dict's get is atomic: no lock to read
+        return self._kept(self._back, fired, self._search_back) if found is _UNKNOWN else found
 
     def next_after(self, at: datetime) -> datetime | None:
         fire = self._base.next_after(at)
-        if self._days.allows(self._day(fire)):
-            return fire
-        return self._kept(self._ahead, fire, self._search_ahead)
+        found = self._ahead.get(fire, _UNKNOWN)
+        return self._kept(self._ahead, fire, self._search_ahead) if found is _UNKNOWN else found
 
-    def _kept(self, memo: dict[datetime, datetime | None], refused: datetime, search: Any) -> Any:
-        with self._lock:
-            if refused in memo:
-                return memo[refused]
-        found = search(refused)
+    def _kept(self, memo: dict[datetime, Any], fire: datetime, search: Any) -> Any:
+        """The answer for one of the shared timeline's fires: itself on an allowed day, else
+        what the search finds."""
+        found = fire if self._days.allows(self._day(fire)) else search(fire)
         with self._lock:
             if len(memo) >= self.KEEP:
                 memo.clear()
-            memo[refused] = found
+            memo[fire] = found
         return found
 
     def _search_back(self, refused: datetime) -> datetime | None:
@@ -426,6 +426,7 @@ class CalendarTimeline:
                 return fire
 
 
+_UNKNOWN: Any = object()  # not in a memo yet
 _calendar_timelines: dict[tuple[str, ZoneInfo, DayRule], CalendarTimeline] = {}
 _calendar_timelines_lock = threading.Lock()
 
