@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import os
@@ -760,21 +759,5 @@ def run_settings(args: argparse.Namespace) -> Settings:
     )  # fmt: skip
 
 
-def script(command: Callable[[], int] = main) -> NoReturn:
-    """A console script: once the command has returned, the process ends at once. A thread that
-    the controller abandoned at its shutdown deadline (a write to a hanging API server) is not
-    waited for by the interpreter's exit, which joins the writers' pool threads (not daemons)."""
-    status = command()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(status)
-
-
-def kubectl_script() -> NoReturn:
-    script(kubectl_main)
-
-
 if __name__ == "__main__":
-    script()
+    sys.exit(main())
