@@ -5,7 +5,7 @@ the rules that set that field; two fires at one instant go to the later action i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,17 +60,29 @@ def fires_of(rule: Rule) -> Fires:
     return fires(rule.schedule, rule.zone, None)
 
 
-def scheduled_at(rules: Iterable[Rule], at: datetime) -> dict[str, Scheduled]:
+def _per_field(
+    rules: Iterable[Rule], when: Callable[[Fires], datetime | None], earliest: bool
+) -> dict[str, Scheduled]:
+    """Per field, the fire that `when` picks of each rule that sets it: the latest, or with
+    `earliest` the earliest; of two at one instant, the later action in the array's."""
     best: dict[str, Scheduled] = {}
     for rule in rules:
-        fired = fires_of(rule).last_at_or_before(at)
-        if fired is None:
+        at = when(fires_of(rule))
+        if at is None:
             continue
         for name, value in rule.values:
             current = best.get(name)
-            if current is None or (fired, rule.index) > (current.fired_at, current.action):
-                best[name] = Scheduled(name, value, fired, rule.index)
+            if (
+                current is None
+                or (at < current.fired_at if earliest else at > current.fired_at)
+                or (at == current.fired_at and rule.index > current.action)
+            ):
+                best[name] = Scheduled(name, value, at, rule.index)
     return best
+
+
+def scheduled_at(rules: Iterable[Rule], at: datetime) -> dict[str, Scheduled]:
+    return _per_field(rules, lambda fires: fires.last_at_or_before(at), earliest=False)
 
 
 def fired_between(rules: Iterable[Rule], after: datetime, until: datetime) -> dict[str, Scheduled]:
@@ -84,18 +96,8 @@ def next_fire_of(rules: Iterable[Rule], after: datetime) -> datetime | None:
 
 
 def next_scheduled(rules: Iterable[Rule], after: datetime) -> dict[str, Scheduled]:
-    """Per field, its next fire after `after` and the value that fire sets (the later action in
-    the array, where two fire at one instant)."""
-    best: dict[str, Scheduled] = {}
-    for rule in rules:
-        at = fires_of(rule).next_after(after)
-        if at is None:
-            continue
-        for name, value in rule.values:
-            current = best.get(name)
-            if current is None or (at, -rule.index) < (current.fired_at, -current.action):
-                best[name] = Scheduled(name, value, at, rule.index)
-    return best
+    """Per field, its next fire after `after` and the value that fire sets."""
+    return _per_field(rules, lambda fires: fires.next_after(after), earliest=True)
 
 
 def is_override(state: FieldState, scheduled: Scheduled) -> bool:
