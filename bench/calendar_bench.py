@@ -14,15 +14,13 @@ With the one-off start-up cost of filling the agenda, caches cold. Goal: < 50 ms
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bench.schedule_bench import one_tick
 from scalers.schedule import calendar, cron
-from scalers.schedule.agenda import Agenda
 from scalers.schedule.annotation import Schedule, parse_schedule, resolve
 from scalers.schedule.calendar import parse_calendars
-from scalers.schedule.decide import fired_between, next_scheduled
 
 COUNT = 10_000
 PLACES = [
@@ -58,8 +56,7 @@ def annotation(i: int, calendars: bool, tokyo: bool) -> str:
 
 
 def due_at_one_tick(tick: datetime, calendars: bool, tokyo: bool) -> tuple[float, float, int]:
-    """At start-up, every object's next fire into the agenda; then the tick: the due objects'
-    fired fields in (last tick, now] and their next fire. Caches cold, as after a restart."""
+    """bench.schedule_bench's tick, caches cold as after a restart, for these schedules."""
     schedules = []
     for i in range(COUNT):
         text = annotation(i, calendars, tokyo)
@@ -69,22 +66,7 @@ def due_at_one_tick(tick: datetime, calendars: bool, tokyo: bool) -> tuple[float
         schedules.append(resolved.rules)
     cron.timeline.cache_clear()
     calendar._calendar_timelines.clear()
-    agenda, previous = Agenda(), tick - timedelta(seconds=1)
-
-    started = time.perf_counter()
-    for i, rules in enumerate(schedules):
-        coming = next_scheduled(rules, previous)
-        agenda.add(min(s.fired_at for s in coming.values()), str(i), 0, "fire")
-    start_up = time.perf_counter() - started
-
-    started = time.perf_counter()
-    due = agenda.pop_due(tick)
-    for entry in due:
-        rules = schedules[int(entry.key)]
-        assert fired_between(rules, previous, tick)
-        coming = next_scheduled(rules, tick)
-        agenda.add(min(s.fired_at for s in coming.values()), entry.key, 0, "fire")
-    return time.perf_counter() - started, start_up, len(due)
+    return one_tick(schedules, tick)
 
 
 def main() -> None:
