@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from scalers import names
 from scalers.cli import main
+from tests.builders import configmap
 
 ACTIONS = "zalando.org/schedule-actions"
 TOKYO_DAY = [
@@ -37,14 +39,9 @@ def hpa(actions: Any, name: str = "web") -> dict[str, Any]:
 
 
 def calendars(
-    name: str = "kube-scalers-calendars", namespace: str = "kube-system", **data: str
+    name: str = names.CALENDARS, namespace: str = names.NAMESPACE, **data: str
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": data,
-    }
+    return configmap(data, name, namespace)
 
 
 def write(path: Path, *objects: dict[str, Any]) -> str:
