@@ -53,8 +53,7 @@ def read_cluster(
         status = cluster_status(node_share(n, parse_quantity) for n in nodes)
         if only_nodes:
             return Live([], status, None)
-        objects = kube.list(HPA, transform=_typed(HPA))[0]
-        objects += kube.list(DEPLOYMENT, transform=_typed(DEPLOYMENT))[0]
+        objects = kube.list(HPA)[0] + kube.list(DEPLOYMENT)[0]
         found = kube.get(CONFIGMAP, namespace, configmap)
         read = read_calendars(kube, calendars) if calendars else (None, None)
     params = None
@@ -84,7 +83,7 @@ def read_scheduled(
         kube = Kube(api_client(kubeconfig, context, user_agent))
         objects = []
         for resource in (HPA, DEPLOYMENT):
-            listed, _ = kube.list(resource, namespace, transform=_typed(resource, cached=True))
+            listed, _ = kube.list(resource, namespace, transform=_cached(resource))
             objects += [m for o in listed if is_scheduled(m := Manifest("cluster", o))]
         return Scheduled(objects, *read_calendars(kube, calendars))
 
@@ -100,15 +99,14 @@ def read_calendars(kube: Kube, calendars: str) -> tuple[Mapping[str, Any] | None
         return None, describe(error)
 
 
-def _typed(resource: Resource, cached: bool = False) -> Callable[[Object], Object]:
-    """Each item of a LIST with its kind, which the API server leaves out of items
-    (kubernetes/kubernetes#3030); `cached`: cut to what the schedule loop caches of it."""
-    cut = essentials(resource) if cached else None
+def _cached(resource: Resource) -> Callable[[Object], Object]:
+    """What the schedule loop caches of an object, with the kind its cut leaves out."""
+    cut = essentials(resource)
 
-    def typed(obj: Object) -> Object:
-        return {**(cut(obj) if cut else obj), "kind": resource.kind}
+    def cached(obj: Object) -> Object:
+        return {**cut(obj), "kind": resource.kind}
 
-    return typed
+    return cached
 
 
 @contextmanager

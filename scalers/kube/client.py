@@ -319,7 +319,9 @@ class Kube:
     ) -> tuple[list[dict[str, Any]], str]:
         """All objects, and the collection's resourceVersion to watch from. Read in pages of
         `PAGE` objects, each reduced by `transform` before the next is read, so that a LIST of
-        thousands of large objects never sits in memory whole."""
+        thousands of large objects never sits in memory whole. Each object is given the
+        apiVersion and kind that a real server leaves out of a LIST's items (only the list has
+        them: kubernetes/kubernetes#3030), as a watch event's object has them."""
         path = _path(resource, namespace)
         query: dict[str, Any] = {"limit": PAGE, **_selectors(label_selector, field_selector)}
         items: list[dict[str, Any]] = []
@@ -333,6 +335,8 @@ class Kube:
             with _cycles_paused:  # the page is freed before the collector may run again
                 body = json.loads(data)
                 page = body.get("items") or []
+                for item in page:
+                    item["apiVersion"], item["kind"] = resource.api_version, resource.kind
                 items.extend(map(transform, page) if transform else page)
                 metadata = body["metadata"]
                 del body, page, data

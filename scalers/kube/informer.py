@@ -162,15 +162,9 @@ class Informer:
                 metrics.WATCH_RESTARTS.labels(self.resource.kind).inc()
                 stop.wait(_backoff(failures))
 
-    def _typed(self, obj: Object) -> Object:
-        """The object as the cache keeps it: with its apiVersion and kind, which a real server
-        leaves out of a LIST's items (a watch event has them), then cut by the transform."""
-        obj["apiVersion"], obj["kind"] = self.resource.api_version, self.resource.kind
-        return self._transform(obj) if self._transform is not None else obj
-
     def _relist(self) -> str:
         items, version = self._kube.list(
-            self.resource, self.namespace, self.label_selector, self.field_selector, self._typed
+            self.resource, self.namespace, self.label_selector, self.field_selector, self._transform
         )
         self.lists += 1
         fresh = {key_of(obj): obj for obj in items}
@@ -211,7 +205,8 @@ class Informer:
                 self._redeliver()
                 if kind == "BOOKMARK":
                     continue
-                obj = self._typed(obj)
+                if self._transform is not None:
+                    obj = self._transform(obj)
                 key = key_of(obj)
                 with self._lock:
                     previous = self._cache.get(key)
