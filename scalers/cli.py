@@ -697,8 +697,7 @@ def _run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
     controller = Controller(connection, SystemClock(), settings)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _stop_on_signals(stop)
     log.info(
         "starting",
         extra={
@@ -723,6 +722,28 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     log.info("stopped")
     return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set `stop`, from a thread of their own. Not from a Python handler:
+    CPython runs that in the main thread only, at its next bytecode, so a signal caught while
+    the main thread sleeps in stop.wait() without noticing (delivered to another thread, or
+    just before the wait began) would never be acted on, and one acted on inside stop.wait()
+    while it holds the lock that stop.set() takes would deadlock. The C-level handler writes
+    the signal's number to the wakeup pipe at once, whichever thread it interrupts."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    wanted = {signal.SIGTERM, signal.SIGINT}
+
+    def relay() -> None:
+        while os.read(read, 1)[0] not in wanted:
+            pass
+        stop.set()
+
+    threading.Thread(target=relay, name="signals", daemon=True).start()
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)  # before the handlers: none is lost
+    for number in wanted:
+        signal.signal(number, lambda *_: None)  # caught, so that the wakeup pipe says it
 
 
 def _user_agent() -> str:

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 # From stop (SIGTERM) to run() returning, whatever the API server does: inside the 10 s the
 # contract promises, well inside Kubernetes' default grace period of 30 s.
 SHUTDOWN = 8.0
+# The longest one attempt of a write may take. The schedule loop's writers are a thread pool,
+# whose threads the interpreter joins at exit, daemon or not: an attempt under way at `stop`
+# (none begins after it) must end inside SHUTDOWN, whatever the API server does.
+WRITE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ class Controller:
         e = None if settings.dry_run else settings.election
         # An attempt of a write begun while leading ends before anyone else can acquire: the
         # Lease outlasts the renew deadline by this much.
-        write_timeout = e.lease_duration - e.renew_deadline if e else None
+        lease = e.lease_duration - e.renew_deadline if e else WRITE_TIMEOUT
+        write_timeout = min(lease, WRITE_TIMEOUT)
         self.kube = Kube(
             api_client, qps=settings.qps, burst=settings.burst, write_timeout=write_timeout
         )

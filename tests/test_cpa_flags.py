@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from scalers.kube.lease import Always
 from scalers.proportional.loop import Config, ProportionalLoop
 from scalers.runner import GiveUp, Runner
 from scalers.schedule.loop import ScheduleLoop
-from tests.builders import add_nodes, configmap, coredns_hpa
+from tests.builders import add_nodes, configmap, coredns_hpa, hpa
 from tests.support import SCALERS, client_of, wait_for
 
 # kubernetes/cluster/addons/dns-horizontal-autoscaler/dns-horizontal-autoscaler.yaml, verbatim.
@@ -157,6 +158,85 @@ def test_the_carried_over_flags_are_said_once_at_start(tmp_path: Path) -> None:
         "--logtostderr=true (the log goes to standard error always, as JSON lines); "
         "--v=2 (the log's level is --log-level)"
     ]
+
+
+# Where SIGTERM can land, as a prelude to `scalers run` in the child.
+ANOTHER_THREAD = """
+import signal, threading, time
+threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # threads started now inherit it
+"""
+INSIDE_STOP_WAIT = """
+import signal, sys, threading
+real = threading.Event.wait
+def wait(self, timeout=None):
+    if sys._getframe(1).f_globals["__name__"] == "scalers.controller":  # stop.wait()
+        with self._cond:
+            signal.raise_signal(signal.SIGTERM)
+    return real(self, timeout)
+threading.Event.wait = wait
+"""
+
+
+@pytest.mark.parametrize("prelude", [ANOTHER_THREAD, INSIDE_STOP_WAIT],
+                         ids=["taken-by-another-thread", "inside-stop-wait"])  # fmt: skip
+def test_sigterm_stops_run_wherever_it_lands(tmp_path: Path, prelude: str) -> None:
+    """The kernel may give a process's SIGTERM to any thread that does not block it, and a
+    Python handler only runs in the main thread, at its next bytecode: asleep in stop.wait(),
+    that thread never would run it (the test above once hung so in a loaded run: SIGTERM
+    caught, its handler never run). And a handler that ran inside stop.wait(), holding the
+    lock stop.set() takes, would deadlock. Either way the process must end within 10 s."""
+    code = prelude + "import sys\nfrom scalers.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    with FakeApiServer() as server:
+        command = run_against(server, tmp_path, "--v=2")
+        process = subprocess.Popen(
+            [command[0], "-c", code, *command[len(SCALERS):]], stderr=subprocess.PIPE, text=True
+        )  # fmt: skip
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr or []), daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: any("flags accepted" in x for x in lines), 20)  # handlers set
+            process.terminate()
+            assert process.wait(timeout=10) == 0  # the contract's 10 s
+        finally:
+            process.kill()
+            process.wait()
+            reader.join(timeout=5)
+
+
+def test_sigterm_ends_run_within_10_s_with_a_write_the_server_never_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule loop's writers are a thread pool, whose threads the interpreter joins at
+    exit, daemon or not: a write under way at SIGTERM must end inside the shutdown deadline."""
+    with FakeApiServer() as server:
+        actions = json.dumps([{"schedule": "* * * * *", "minReplicas": 7, "maxReplicas": 30}])
+        server.create(hpa("web", actions))  # caught up at start: a PATCH
+        released = server.faults.stall("PATCH")
+        stalled, wait = threading.Event(), server.faults.wait
+
+        def waiting(method: str, path: str) -> None:
+            if method == "PATCH":
+                stalled.set()
+            wait(method, path)
+
+        monkeypatch.setattr(server.faults, "wait", waiting)
+        process = subprocess.Popen(
+            run_against(server, tmp_path, "--no-proportional-loop"),
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_for(stalled.is_set, 20)
+            process.terminate()
+            sent = time.monotonic()
+            process.wait(timeout=20)
+            assert time.monotonic() - sent < 10  # the contract's 10 s
+            assert process.returncode == 0
+        finally:
+            process.kill()
+            process.wait()
+            released.set()
 
 
 # -- --max-sync-failures -----------------------------------------------------------------------
