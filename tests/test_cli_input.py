@@ -180,6 +180,7 @@ def kubeconfigs(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "good").write_text(good)
     (tmp_path / "no-server").write_text(good.replace("{server: 'https://127.0.0.1:1'}", "{}"))
     (tmp_path / "not-a-url").write_text(good.replace("https://127.0.0.1:1", "127.0.0.1:1"))
+    (tmp_path / "token-lines").write_text(good.replace("{token: t}", '{token: "t\\r\\nX: y"}'))
     (tmp_path / "garbage").write_text("clusters: [unclosed\n")
     (tmp_path / "a-list").write_text("- clusters\n")
     (tmp_path / "clusters-a-number").write_text("clusters: 5\ncurrent-context: x\n")
@@ -199,6 +200,7 @@ def kubeconfigs(tmp_path: Path) -> Iterator[Path]:
         ("run", "no-server", None, "kubeconfig {}: the cluster of context 'x' has no server"),
         ("run", "not-a-url", None, "server '127.0.0.1:1' is not an http(s) URL"),
         ("run", "absent", None, "no kubeconfig at {}"),
+        ("run", "token-lines", None, "kubeconfig {}: the user's token has a line break inside it"),
         ("run", "good", "nope", "no context 'nope' in kubeconfig {} (it has: x)"),
         ("plan", "no-server", None, "kubeconfig {}: the cluster of context 'x' has no server"),
         ("plan", "good", "nope", "no context 'nope' in kubeconfig {}"),

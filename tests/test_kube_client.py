@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from scalers.fakeapi import FakeApiServer
 from scalers.kube.client import (
+    MAX_RETRY_AFTER,
     Closed,
     Fenced,
     Kube,
@@ -171,6 +173,25 @@ def test_a_write_never_waits_long_it_is_handed_back(server: FakeApiServer, retry
     assert [r.status for r in server.requests if r.method == "PATCH"] == [429]
 
 
+@pytest.mark.parametrize("retry_after", ["inf", "1e12", "nan", "soon"])
+def test_a_retry_after_no_clock_can_reach_is_an_hour_at_most_or_the_usual_backoff(
+    server: FakeApiServer, retry_after: str
+):
+    """A broken or hostile server's Retry-After never becomes a wait the loop cannot add to a
+    date (an infinite one overflowed the retry's instant, and the write was never told)."""
+    server.create(hpa("web", None))
+    server.faults.inject(429, count=1, method="PATCH", path_contains=PATH, retry_after=retry_after)
+    kube = Kube(server.api_client(), backoff=2.0, sleep=Sleeps())
+
+    with pytest.raises(RetryLater) as raised:
+        write_spec_fields(kube, HPA, "shop", "web", {"minReplicas": 7}, "test")
+
+    after = raised.value.after
+    expected = (0.0, 1.2 * MAX_RETRY_AFTER) if retry_after == "1e12" else (1.6, 2.4)  # backoff
+    assert expected[0] <= after <= expected[1]
+    assert datetime.now(UTC) + timedelta(seconds=after) > datetime.now(UTC)
+
+
 @pytest.mark.parametrize("write", ["patch", "create"])
 def test_the_fence_is_checked_before_every_attempt(server: FakeApiServer, write: str):
     server.create(hpa("web", None))
@@ -250,7 +271,8 @@ def test_drain_waits_for_the_fenced_writes_under_way(server: FakeApiServer, kube
 
 def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent() -> None:
     """As the client's own API classes would send them: a token an exec plugin or the in-cluster
-    loader refreshes (refresh_api_key_hook) is asked for at every request."""
+    loader refreshes (refresh_api_key_hook) is asked for at every request, and a token file's
+    final newline is no part of it, as kubectl reads it."""
     seen: list[dict[str, str]] = []
 
     class Recorder(BaseHTTPRequestHandler):
@@ -271,7 +293,7 @@ def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent
         configuration = Configuration(host=f"http://127.0.0.1:{http.server_address[1]}")
         configuration.api_key["authorization"] = "expired"
         configuration.api_key_prefix["authorization"] = "Bearer"
-        tokens = iter(["first", "second"])
+        tokens = iter(["first\n", "second"])
         configuration.refresh_api_key_hook = lambda c: c.api_key.update(authorization=next(tokens))
         api_client = ApiClient(configuration)
         api_client.user_agent = "kube-scalers/test"

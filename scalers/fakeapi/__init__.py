@@ -86,11 +86,14 @@ What it models
 
 What it does NOT model
 ----------------------
-* Authentication, authorization, admission, TLS, HTTP/2, protobuf, aggregated discovery
+* Authentication, authorization, admission, HTTP/2, protobuf, aggregated discovery
   (kubectl falls back to legacy discovery), ``/openapi/v2`` (404: kubectl uses v3),
   deletecollection, chunked request bodies, the ``/watch/`` path prefix, streaming lists
   (``sendInitialEvents`` is read only to refuse a version not reached), PUT-creates.
   ``metadata.generation`` exists only on HPAs and apps kinds.
+* TLS only as a transport option (``FakeApiServer(ssl_context=...)``, which may require a
+  client certificate): no one is authenticated by that certificate or by a token, and nothing
+  is authorised or refused by who asks.
 * Tables: only the modelled kinds' printers (no default "Created At" convertor is needed, so
   none exists); no ``as=PartialObjectMetadata[List]`` (a 406 when it is all that is asked);
   the Pod printer is simplified (phase or reason, ready and restart counts; no per-container

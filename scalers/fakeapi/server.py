@@ -11,6 +11,7 @@ import json
 import queue
 import select
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -88,7 +89,7 @@ class _Fault:
     count: int
     method: str | None
     path_contains: str | None
-    retry_after: int | None
+    retry_after: int | str | None
     message: str | None
     details: Obj | None
 
@@ -107,7 +108,7 @@ class Faults:
         count: int = 3,
         method: str | None = "PATCH",
         path_contains: str | None = "horizontalpodautoscalers",
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         message: str | None = None,
         details: Obj | None = None,
     ) -> None:
@@ -285,10 +286,18 @@ def _utcnow() -> datetime:
 
 
 class FakeApiServer:
-    """An in-process Kubernetes API server; see the package docstring for what it models."""
+    """An in-process Kubernetes API server; see the package docstring for what it models.
+    With `ssl_context` (a server-side context) it serves HTTPS; `write_kubeconfig` then takes
+    the CA and the client's credentials to inline in the kubeconfig."""
 
-    def __init__(self, clock: Callable[[], datetime] | None = None, history: int = 1000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], datetime] | None = None,
+        history: int = 1000,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.clock = clock or _utcnow
+        self.ssl_context = ssl_context
         self.store = Store(self._now, history)
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
@@ -303,7 +312,7 @@ class FakeApiServer:
     # lifecycle
     def start(self) -> FakeApiServer:
         if self._httpd is None:
-            self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+            self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler, self.ssl_context)
             self._httpd.api = self
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever, args=(0.05,), name="fakeapi", daemon=True
@@ -336,7 +345,8 @@ class FakeApiServer:
     def url(self) -> str:
         if self._httpd is None:
             raise RuntimeError("FakeApiServer is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
 
     def configuration(self) -> Configuration:
         from kubernetes import client
@@ -348,12 +358,19 @@ class FakeApiServer:
 
         return client.ApiClient(self.configuration())
 
-    def write_kubeconfig(self, path: str | Path) -> Path:
+    def write_kubeconfig(
+        self, path: str | Path, ca: bytes = b"", user: dict[str, str] | None = None
+    ) -> Path:
+        """A kubeconfig for this server: `ca` (PEM) goes inline as certificate-authority-data,
+        `user` as the user's entries (client-certificate-data, client-key-data, token)."""
+        cluster = {"server": self.url}
+        if ca:
+            cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake", "user": {}}],
+            "clusters": [{"name": "fake", "cluster": cluster}],
+            "users": [{"name": "fake", "user": user or {}}],
             "contexts": [
                 {"name": "fake", "context": {"cluster": "fake", "user": "fake"}},
             ],
@@ -782,10 +799,31 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     api: FakeApiServer
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(address, handler)
+        self.ssl_context = ssl_context
         self.conns: set[socket.socket] = set()
         self.conns_lock = threading.Lock()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """TLS handshakes in the connection's own thread, not in the accepting one; a failed
+        one (a client that does not trust us, or shows no certificate) ends that connection."""
+        if self.ssl_context is not None:
+            try:
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+            try:
+                super().finish_request(request, client_address)
+            finally:  # the caller shuts the plain socket, which the TLS one has taken over
+                self.shutdown_request(request)
+            return
+        super().finish_request(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -915,7 +953,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
             return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a TLS socket cannot peek; readable is gone
             return True
 
     def _stream(self, watcher: Watcher, query: dict[str, str]) -> bool:

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
 PAGE = 100  # objects per LIST page: a page's JSON is decoded whole before it is cut down
 MAX_READ_WAIT = 30.0  # a read waits for a Retry-After or backoff up to this long, then retries
+MAX_RETRY_AFTER = 3600.0  # a longer Retry-After is taken for an hour
 
 
 class RateLimiter:
@@ -176,7 +178,6 @@ class Kube:
         self._timeout = request_timeout
         self._write_timeout = request_timeout if write_timeout is None else write_timeout
         self.max_write_wait = max_write_wait
-        self._apis: dict[str, Any] = {}  # apiVersion -> the client's API object
         self._closed = threading.Event()
         self._sleep = sleep or (lambda seconds, wake: wake.wait(seconds))
         self._limiter = RateLimiter(qps, burst, sleep=lambda s: self._sleep(s, self._closed))
@@ -240,7 +241,10 @@ class Kube:
                 metrics.API_RETRIES_DEFERRED.labels(code).inc()
                 raise RetryLater(delay, failure)
             metrics.API_RETRIES.labels(code).inc()
-            log.info("retrying a request", extra={"code": code, "delay": round(delay, 3)})
+            log.info(
+                "retrying a request",
+                extra={"code": code, "delay": round(delay, 3), "error": describe(failure)},
+            )
             self._sleep(min(delay, MAX_READ_WAIT), self._closed)  # close() ends it
         raise AssertionError("unreachable")
 
@@ -262,7 +266,8 @@ class Kube:
         headers = {**self.api_client.default_headers, "Accept": "application/json"}
         for setting in configuration.auth_settings().values():  # refreshes an expiring token
             if setting["in"] == "header" and setting["value"]:
-                headers[setting["key"]] = setting["value"]
+                # A token file's final newline is no part of the token, as kubectl reads it.
+                headers[setting["key"]] = setting["value"].strip()
         if body is not None:
             headers["Content-Type"] = content_type
         target = self._server_pool(configuration.host, pools)
@@ -499,11 +504,15 @@ def _retryable(error: client.ApiException) -> bool:
 
 
 def _retry_after(error: client.ApiException) -> float | None:
+    """The server's Retry-After in seconds, at most MAX_RETRY_AFTER; None when it sent none, or
+    none that is a number of seconds (an HTTP date, rare from an API server, or `inf`): back
+    off as usual."""
     value = (error.headers or {}).get("Retry-After")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        seconds = float(value) if value is not None else math.nan
     except ValueError:
-        return None  # an HTTP date: rare from an API server; back off as usual
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds)) if math.isfinite(seconds) else None
 
 
 def transient(error: Exception) -> bool:

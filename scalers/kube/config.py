@@ -23,9 +23,14 @@ def api_client(kubeconfig: str | None, context: str | None, user_agent: str) -> 
             config.load_incluster_config(client_configuration=configuration)
         except (config.ConfigException, OSError) as error:
             raise ConfigError(f"in-cluster configuration failed: {_line(error)}") from error
+        where = "in-cluster configuration"
     else:
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         _load_kubeconfig(path, context, configuration)
+        where = f"kubeconfig {path}"
+    for value in configuration.api_key.values():  # a final newline is dropped at each request
+        if any(character in str(value).strip() for character in "\r\n"):
+            raise ConfigError(f"{where}: the user's token has a line break inside it")
     # A connection for each writer thread and each watch stream, so that no write waits for a
     # connection (the client's default is 5 per core: 10 on the 2 cores a pod often has).
     configuration.connection_pool_maxsize = CONNECTIONS
