@@ -86,14 +86,14 @@ def next_instant(lead: float) -> datetime:
 
 
 def profile(
-    pid: int, path: str, instant: float, start: float = -1.0, seconds: int = 5
+    pid: int, path: str, instant: float, start: float = -1.0, seconds: int = 5, rate: int = 500
 ) -> subprocess.Popen[bytes] | None:
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         print("    py-spy not found on PATH nor beside the interpreter: not profiled")
         return None
     time.sleep(max(0.0, instant + start - time.time()))
-    command = [spy, "record", "-p", str(pid), "-o", path, "-d", str(seconds), "-r", "500",
+    command = [spy, "record", "-p", str(pid), "-o", path, "-d", str(seconds), "-r", str(rate),
                "--format", "raw", "--threads", "--gil", "--nonblocking"]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
@@ -144,7 +144,14 @@ def one_run(run: int, args: argparse.Namespace, workdir: Path) -> None:
         )  # fmt: skip
         ready = at - watching[0].at
         spy = (
-            profile(controller.pid, args.py_spy, at, args.py_spy_from, args.py_spy_for)
+            profile(
+                controller.pid,
+                args.py_spy,
+                at,
+                args.py_spy_from,
+                args.py_spy_for,
+                args.py_spy_rate,
+            )
             if args.py_spy and run == 1
             else None
         )
@@ -244,6 +251,7 @@ def main() -> None:
         default=5,
         help="profile for this many whole seconds (py-spy's unit)",
     )
+    parser.add_argument("--py-spy-rate", type=int, default=500, help="py-spy's samples per second")
     args = parser.parse_args()
     flags = "".join(f" --flag={flag}" for flag in args.flag)
     print(
