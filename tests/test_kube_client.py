@@ -374,3 +374,41 @@ def test_a_list_page_is_decoded_with_the_cycle_collector_paused_never_left_pause
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_every_request_waits_its_turn_under_the_rate_limit(server: FakeApiServer) -> None:
+    """--qps/--burst hold for every request the adapter sends, as client-go's limiter does."""
+    server.create(configmap({"a": "1"}, name="x", namespace="kube-system"))
+    sleeps = Sleeps()
+    kube = Kube(server.api_client(), qps=10, burst=1, sleep=sleeps)
+    for _ in range(3):
+        kube.get(CONFIGMAP, "kube-system", "x")
+    # Nothing is slept here, so the second waits for both tokens to come: 0.1 s, then 0.2 s.
+    assert [round(s, 1) for s in sleeps.slept] == [0.1, 0.2]
+
+
+def test_a_list_whose_server_repeats_its_continue_token_ends_with_an_error() -> None:
+    """A broken server or proxy that hands back the token it was sent would page forever."""
+    pages: list[str] = []
+
+    class Repeating(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            pages.append(self.path)
+            body = b'{"items": [], "metadata": {"continue": "same", "resourceVersion": "1"}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Repeating) as http:
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        configuration = Configuration(host=f"http://127.0.0.1:{http.server_address[1]}")
+        with pytest.raises(ApiException) as raised:
+            Kube(ApiClient(configuration)).list(CONFIGMAP, "kube-system")
+        http.shutdown()
+    assert "the same continue token twice" in str(raised.value.reason)
+    assert len(pages) == 2

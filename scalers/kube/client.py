@@ -348,6 +348,10 @@ class Kube:
             token = metadata.get("continue")
             if not token:  # every page is at the first one's resourceVersion
                 return items, metadata["resourceVersion"]
+            if token == query.get("continue"):  # a broken server (or proxy): never ending
+                raise client.ApiException(
+                    status=500, reason=f"LIST {path}: the server gave the same continue token twice"
+                )
             query["continue"] = token
 
     def watch(
