@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -269,16 +271,14 @@ def test_drain_waits_for_the_fenced_writes_under_way(server: FakeApiServer, kube
 # -- the request path: the client's configuration, without its generated API classes ---------
 
 
-def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent() -> None:
-    """As the client's own API classes would send them: a token an exec plugin or the in-cluster
-    loader refreshes (refresh_api_key_hook) is asked for at every request, and a token file's
-    final newline is no part of it, as kubectl reads it."""
-    seen: list[dict[str, str]] = []
+@contextlib.contextmanager
+def answering(body: bytes, seen: list[dict[str, str]]) -> Iterator[str]:
+    """A server answering every GET 200 with `body`, noting each request's path and headers
+    in `seen`; yields its URL."""
 
     class Recorder(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-            body = b'{"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -290,7 +290,20 @@ def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent
 
     with ThreadingHTTPServer(("127.0.0.1", 0), Recorder) as http:
         threading.Thread(target=http.serve_forever, daemon=True).start()
-        configuration = Configuration(host=f"http://127.0.0.1:{http.server_address[1]}")
+        try:
+            yield f"http://127.0.0.1:{http.server_address[1]}"
+        finally:
+            http.shutdown()
+
+
+def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent() -> None:
+    """As the client's own API classes would send them: a token an exec plugin or the in-cluster
+    loader refreshes (refresh_api_key_hook) is asked for at every request, and a token file's
+    final newline is no part of it, as kubectl reads it."""
+    seen: list[dict[str, str]] = []
+    body = b'{"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}}'
+    with answering(body, seen) as url:
+        configuration = Configuration(host=url)
         configuration.api_key["authorization"] = "expired"
         configuration.api_key_prefix["authorization"] = "Bearer"
         tokens = iter(["first\n", "second"])
@@ -302,7 +315,6 @@ def test_every_request_carries_the_configured_token_refreshed_and_the_user_agent
             "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"},
         }  # fmt: skip
         kube.get(CONFIGMAP, "kube-system", "x")
-        http.shutdown()
     assert [s["authorization"] for s in seen] == ["Bearer first", "Bearer second"]
     assert {s["user-agent"] for s in seen} == {"kube-scalers/test"}
     assert {s["path"] for s in seen} == {"/api/v1/namespaces/kube-system/configmaps/x"}
@@ -389,26 +401,9 @@ def test_every_request_waits_its_turn_under_the_rate_limit(server: FakeApiServer
 
 def test_a_list_whose_server_repeats_its_continue_token_ends_with_an_error() -> None:
     """A broken server or proxy that hands back the token it was sent would page forever."""
-    pages: list[str] = []
-
-    class Repeating(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            pages.append(self.path)
-            body = b'{"items": [], "metadata": {"continue": "same", "resourceVersion": "1"}}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), Repeating) as http:
-        threading.Thread(target=http.serve_forever, daemon=True).start()
-        configuration = Configuration(host=f"http://127.0.0.1:{http.server_address[1]}")
-        with pytest.raises(ApiException) as raised:
-            Kube(ApiClient(configuration)).list(CONFIGMAP, "kube-system")
-        http.shutdown()
+    pages: list[dict[str, str]] = []
+    body = b'{"items": [], "metadata": {"continue": "same", "resourceVersion": "1"}}'
+    with answering(body, pages) as url, pytest.raises(ApiException) as raised:
+        Kube(ApiClient(Configuration(host=url))).list(CONFIGMAP, "kube-system")
     assert "the same continue token twice" in str(raised.value.reason)
     assert len(pages) == 2
